@@ -1,0 +1,28 @@
+"""captioner: accessible, correctly rendered captions for vertical video, Arabic first.
+
+The pipeline, one module a stage: :mod:`media` (probe, audio) → :mod:`recognize`
+(Whisper backends) → :mod:`segment` (caption rules) → :mod:`text` (RTL hygiene)
+→ :mod:`formats` (SRT/VTT/ASS/JSON) → :mod:`render` and :mod:`burn` (libass
+via ffmpeg) → :mod:`cli`.
+"""
+
+__version__ = "0.1.0"
+
+from .cues import Cue, Transcript, Word  # noqa: E402
+from .errors import CaptionerError, InputError  # noqa: E402
+from .pipeline import CaptionResult, burn, caption, check_cues, make_cues, transcribe  # noqa: E402
+
+__all__ = [
+    "CaptionResult",
+    "CaptionerError",
+    "Cue",
+    "InputError",
+    "Transcript",
+    "Word",
+    "__version__",
+    "burn",
+    "caption",
+    "check_cues",
+    "make_cues",
+    "transcribe",
+]

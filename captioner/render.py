@@ -1,0 +1,100 @@
+"""Laying cues out as the ASS script that libass burns.
+
+Each line is its own positioned event, so captioner, not the font's line gap,
+decides the line pitch (Noto Sans Arabic's winAscent + winDescent is 2.17 em;
+libass would stack lines that far apart, rtl-and-peers L6).  The background is
+one vector drawing per cue on a lower layer: a rectangle per line, 0.5 em
+padding at the sides, no gap between lines, tall enough for every mark the
+line carries (a ``BorderStyle=3`` box is sized by the font and lets tanwin
+poke out, L7).  Widths come from HarfBuzz with the same font libass uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pysubs2
+
+from .cues import Cue
+from .style import STYLE_NAME, CaptionStyle, ass_colour
+
+_MARK_PAD_EM = 0.12  # clearance between the highest/lowest mark and the box edge
+_NOMINAL_ABOVE_EM = 0.95
+_NOMINAL_BELOW_EM = 0.50
+
+
+@dataclass(frozen=True)
+class LineBox:
+    """Where one caption line and its background box land, in frame pixels."""
+
+    text: str
+    x: float  # horizontal centre of the text
+    baseline: float
+    box: tuple[int, int, int, int]  # left, top, right, bottom
+
+
+def ass_escape(text: str) -> str:
+    # Braces open override blocks and backslashes start escapes (\N, \h) in ASS text.
+    return text.replace("\\", "\uff3c").replace("{", "\uff5b").replace("}", "\uff5d")
+
+
+def layout_cue(cue: Cue, style: CaptionStyle, measurer=None) -> list[LineBox]:
+    m = measurer or style.measurer()
+    g, p, em = style.geometry, style.preset, style.em
+    extents = [m.ink_extent(line) for line in cue.lines]
+    above = max(_NOMINAL_ABOVE_EM * em, max(top for top, _ in extents) + _MARK_PAD_EM * em)
+    below = max(_NOMINAL_BELOW_EM * em, max(bottom for _, bottom in extents) + _MARK_PAD_EM * em)
+    extra = max(0.0, p.line_pitch_em * em - (above + below))
+    above += extra / 2
+    below += extra / 2
+    pitch = above + below
+    pad = p.box_padding_em * em
+    boxes = []
+    n = len(cue.lines)
+    for k, line in enumerate(cue.lines):
+        box_bottom = g.bottom - (n - 1 - k) * pitch
+        half = m.width(line) / 2 + pad
+        left = max(g.left, round(g.centre_x - half))
+        right = min(g.right, round(g.centre_x + half))
+        boxes.append(
+            LineBox(line, g.centre_x, box_bottom - below, (left, round(box_bottom - pitch), right, round(box_bottom)))
+        )
+    return boxes
+
+
+def burn_script(cues: Sequence[Cue], style: CaptionStyle) -> pysubs2.SSAFile:
+    """The ASS script to burn: positioned lines over per-line boxes."""
+    subs = pysubs2.SSAFile()
+    style.apply_to(subs)
+    caption = subs.styles[STYLE_NAME]
+    caption.borderstyle, caption.outline, caption.shadow = 1, 0, 0
+    caption.marginl = caption.marginr = caption.marginv = 0
+    colour, alpha = ass_colour(style.preset.box_colour, style.preset.box_opacity)
+    # libass puts the bottom of an \an2 line at baseline + winDescent.
+    descent = style.em * style.font.win_descent / style.font.units_per_em
+    m = style.measurer()
+    for cue in cues:
+        start, end = int(round(cue.start * 1000)), int(round(cue.end * 1000))
+        boxes = layout_cue(cue, style, m)
+        shape = " ".join(f"m {l} {t} l {r} {t} {r} {b} {l} {b}" for l, t, r, b in (lb.box for lb in boxes))
+        subs.append(
+            pysubs2.SSAEvent(
+                start=start,
+                end=end,
+                layer=0,
+                style=STYLE_NAME,
+                text=f"{{\\an7\\pos(0,0)\\bord0\\shad0\\1c{colour}\\1a{alpha}\\p1}}{shape}",
+            )
+        )
+        for lb in boxes:
+            subs.append(
+                pysubs2.SSAEvent(
+                    start=start,
+                    end=end,
+                    layer=1,
+                    style=STYLE_NAME,
+                    text=f"{{\\an2\\q2\\pos({lb.x:.1f},{lb.baseline + descent:.1f})}}{ass_escape(lb.text)}",
+                )
+            )
+    return subs

@@ -1,0 +1,126 @@
+"""Text hygiene for Arabic and other right-to-left captions.
+
+Text is kept in logical order everywhere in captioner.  Shaping and reordering
+are the renderer's job (libass + HarfBuzz + FriBiDi); the only visual-order
+help we add is directional marks in SRT/VTT sidecars, for players whose bidi
+support is incomplete (``rtl-and-peers.md`` S1).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Harakat and the superscript alef: not counted for reading speed (caption-standards §2).
+HARAKAT = frozenset(chr(c) for c in range(0x064B, 0x0653)) | {"\u0670"}
+TATWEEL = "\u0640"
+RLM, LRM, ALM = "\u200f", "\u200e", "\u061c"
+# Only directional controls; ZWNJ/ZWJ (U+200C/D) are orthographic and kept (rtl-and-peers S2).
+BIDI_CONTROLS = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+INVISIBLE = BIDI_CONTROLS | {"\u200c", "\u200d", "\ufeff"}
+ARABIC_COMMA, ARABIC_SEMICOLON, ARABIC_QUESTION = "\u060c", "\u061b", "\u061f"
+# Marks Whisper should attach to the preceding word (faster-whisper lacks the Arabic ones).
+APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、" + ARABIC_COMMA + ARABIC_SEMICOLON + ARABIC_QUESTION
+SENTENCE_END = frozenset(".!?؟…")
+CLAUSE_END = frozenset(",،;؛:")
+# Punctuation that may not be preceded by a space in Arabic typography.
+_NO_SPACE_BEFORE = "،؛؟!.:…"
+
+_BIDI_RE = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
+_WS_RE = re.compile(r"\s+")
+_ARABIC_LETTER = r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]"
+_LTR_RUN_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F][A-Za-z0-9\u00C0-\u024F.,:%/@#&+'_-]*(?: [A-Za-z0-9\u00C0-\u024F][A-Za-z0-9\u00C0-\u024F.,:%/@#&+'_-]*)*")
+
+
+def strip_bidi_controls(text: str) -> str:
+    return _BIDI_RE.sub("", text).replace("\ufeff", "")
+
+
+def bidi_class_counts(text: str) -> tuple[int, int]:
+    """Number of strong right-to-left and strong left-to-right characters."""
+    rtl = ltr = 0
+    for ch in text:
+        cls = unicodedata.bidirectional(ch)
+        if cls in ("R", "AL"):
+            rtl += 1
+        elif cls == "L":
+            ltr += 1
+    return rtl, ltr
+
+
+def is_rtl(text: str) -> bool:
+    """True when the first strong character is right-to-left (the Unicode P2 rule)."""
+    for ch in text:
+        cls = unicodedata.bidirectional(ch)
+        if cls in ("R", "AL"):
+            return True
+        if cls == "L":
+            return False
+    return False
+
+
+def reading_length(text: str) -> int:
+    """Characters a viewer reads: spaces and punctuation count, harakat and controls do not."""
+    return sum(1 for ch in text if ch not in HARAKAT and ch not in INVISIBLE and ch != TATWEEL)
+
+
+def normalise_line(line: str) -> str:
+    """Clean one caption line, keeping logical order.
+
+    - directional controls removed (re-added for sidecars only), white space collapsed;
+    - in Arabic text, ASCII ``, ; ?`` after an Arabic letter become ``، ؛ ؟``;
+    - ``...`` becomes ``…``; no space before ``، ؛ ؟ ! . : …``;
+    - tanwin fath written before the alif (``شكرًا``, not ``شكراً``);
+    - punctuation that a visual-order editor put at the start of an Arabic line
+      (``!مرحبا``) is moved to its logical end.
+    """
+    text = _WS_RE.sub(" ", strip_bidi_controls(line)).strip()
+    if not text:
+        return text
+    text = text.replace("...", "…")
+    if re.search(_ARABIC_LETTER, text):
+        text = re.sub(f"({_ARABIC_LETTER}[\u064b-\u0652]*) ?,(?!\\d)", "\\1" + ARABIC_COMMA, text)
+        text = re.sub(f"({_ARABIC_LETTER}[\u064b-\u0652]*) ?;", "\\1" + ARABIC_SEMICOLON, text)
+        text = re.sub(f"({_ARABIC_LETTER}[\u064b-\u0652]*) ?\\?", "\\1" + ARABIC_QUESTION, text)
+        text = text.replace("\u0627\u064b", "\u064b\u0627")
+        text = re.sub(" +([" + _NO_SPACE_BEFORE + "])", r"\1", text)
+        text = _move_leading_punctuation(text)
+    return text
+
+
+def _move_leading_punctuation(text: str) -> str:
+    # "!مرحبا" or "؟كيف حالك" is a visual-order artefact: logical text never starts
+    # with closing punctuation.  A leading dialogue dash "- " and "…" are legitimate.
+    match = re.match(r"^([.!?؟،,؛;:]+)\s*(?=" + _ARABIC_LETTER + ")", text)
+    if match and not re.search("[" + re.escape("".join(SENTENCE_END | CLAUSE_END)) + "]$", text):
+        return text[match.end():] + match.group(1)
+    return text
+
+
+def sidecar_line(line: str) -> str:
+    """Add directional marks so SRT/VTT players without full bidi keep an RTL line in place.
+
+    An RLM opens the line (base direction) and closes it (trailing neutral
+    punctuation then sits between two strong RTL characters); Latin and digit
+    runs are fenced with LRM so that neighbouring punctuation does not join them.
+    The text itself stays in logical order.  LTR lines are returned unchanged.
+    """
+    if not is_rtl(line):
+        return line
+    fenced = _LTR_RUN_RE.sub(lambda m: LRM + m.group(0) + LRM, line)
+    return RLM + fenced + RLM
+
+
+# --- scoring -------------------------------------------------------------------------
+
+_SCORE_MAP = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
+_PUNCT_RE = re.compile(r"[^\w\s]|_", re.UNICODE)
+
+
+def normalise_for_scoring(text: str) -> str:
+    """Arabic ASR normaliser: strip harakat and tatweel, unify alef forms, ى→ي, ة→ه, drop punctuation."""
+    text = strip_bidi_controls(text)
+    text = "".join(ch for ch in text if ch not in HARAKAT and ch != TATWEEL)
+    text = text.translate(_SCORE_MAP)
+    text = _PUNCT_RE.sub(" ", text)
+    return _WS_RE.sub(" ", text).strip().lower()
