@@ -15,6 +15,7 @@ import unicodedata
 HARAKAT = frozenset(chr(c) for c in range(0x064B, 0x0653)) | {"\u0670"}
 TATWEEL = "\u0640"
 RLM, LRM, ALM = "\u200f", "\u200e", "\u061c"
+RLE, PDF = "\u202b", "\u202c"
 # Only directional controls; ZWNJ/ZWJ (U+200C/D) are orthographic and kept (rtl-and-peers S2).
 BIDI_CONTROLS = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 INVISIBLE = BIDI_CONTROLS | {"\u200c", "\u200d", "\ufeff"}
@@ -100,15 +101,17 @@ def _move_leading_punctuation(text: str) -> str:
 def sidecar_line(line: str) -> str:
     """Add directional marks so SRT/VTT players without full bidi keep an RTL line in place.
 
-    An RLM opens the line (base direction) and closes it (trailing neutral
-    punctuation then sits between two strong RTL characters); Latin and digit
-    runs are fenced with LRM so that neighbouring punctuation does not join them.
-    The text itself stays in logical order.  LTR lines are returned unchanged.
+    The line is embedded right-to-left (RLE … PDF), so a player that lays the
+    paragraph out left-to-right still orders its runs as an RTL paragraph
+    would; RLMs inside the embedding hold trailing neutral punctuation
+    (``!``, ``.``) at the logical end for players that only honour marks, and
+    Latin and digit runs are fenced with LRM so neighbouring punctuation does
+    not join them.  The text stays in logical order; LTR lines are unchanged.
     """
     if not is_rtl(line):
         return line
     fenced = _LTR_RUN_RE.sub(lambda m: LRM + m.group(0) + LRM, line)
-    return RLM + fenced + RLM
+    return RLE + RLM + fenced + RLM + PDF
 
 
 # --- scoring -------------------------------------------------------------------------

@@ -1,0 +1,86 @@
+"""Shared fixtures: media the tests make themselves, the shared Arabic speech set, one recognizer."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEECH_DIR = Path(os.environ.get("CAPTIONER_SPEECH_DATA", ROOT.parent / "shared" / "data" / "arabic-speech" / "msa"))
+
+
+def ffmpeg() -> str:
+    from captioner.burn import ffmpeg_exe
+
+    return ffmpeg_exe()
+
+
+def run_ffmpeg(*args: str) -> None:
+    subprocess.run([ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin", *args, "-y"], check=True)
+
+
+def make_video(
+    path: Path,
+    *,
+    duration: float = 3.0,
+    size: tuple[int, int] = (1080, 1920),
+    fps: int = 30,
+    audio: Path | str | None = "sine",
+    background: str = "testsrc2",
+) -> Path:
+    """A small H.264 clip: a moving test pattern, with a tone, a speech file, or no audio."""
+    w, h = size
+    args = ["-f", "lavfi", "-i", f"{background}=s={w}x{h}:r={fps}:d={duration}"]
+    if audio == "sine":
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:d={duration}"]
+    elif audio is not None:
+        args += ["-i", str(audio)]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    if audio is not None:
+        args += ["-c:a", "aac", "-b:a", "96k", "-t", str(duration)]
+    run_ffmpeg(*args, str(path))
+    return path
+
+
+def speech_manifest() -> list[tuple[Path, str, float]]:
+    """(wav, reference transcript, duration) for the shared MSA clips."""
+    manifest = SPEECH_DIR / "manifest.tsv"
+    with open(manifest, encoding="utf-8") as fh:
+        return [(SPEECH_DIR / r["file"], r["reference"], float(r["duration_s"])) for r in csv.DictReader(fh, delimiter="\t")]
+
+
+requires_speech = pytest.mark.skipif(
+    not (SPEECH_DIR / "manifest.tsv").is_file(),
+    reason=f"shared Arabic speech set not found at {SPEECH_DIR} (set CAPTIONER_SPEECH_DATA)",
+)
+
+
+@pytest.fixture(scope="session")
+def recognizer():
+    from captioner.recognize import FasterWhisperRecognizer
+
+    return FasterWhisperRecognizer("base")
+
+
+@pytest.fixture(scope="session")
+def tiktok_style():
+    from captioner.presets import get_preset
+    from captioner.style import CaptionStyle
+
+    return CaptionStyle.for_frame(get_preset("tiktok"), 1080, 1920)
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "captioner", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
