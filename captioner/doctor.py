@@ -63,6 +63,42 @@ def check_font() -> Check:
                  "pip install --force-reinstall fontpkg-noto-sans-arabic")
 
 
+def check_libass_font() -> Check:
+    """Render one frame and read libass's own font choice: ours, and no fallback for Arabic."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from .burn import ffmpeg_exe
+    from .cues import Cue
+    from .presets import get_preset
+    from .render import burn_script
+    from .style import CaptionStyle
+
+    try:
+        style = CaptionStyle.for_frame(get_preset("tiktok"), 1080, 1920)
+        with tempfile.TemporaryDirectory(prefix="captioner-doctor-") as tmp:
+            work = Path(tmp)
+            (work / "fonts").mkdir()
+            shutil.copyfile(style.font_path, work / "fonts" / "caption.ttf")
+            burn_script([Cue(0, 1, ("شُكْرًا للجميع في 2026 مع TikTok!",))], style).save(str(work / "captions.ass"))
+            result = subprocess.run(
+                [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "debug", "-f", "lavfi", "-i",
+                 "color=s=1080x1920:d=0.1", "-vf", "ass=captions.ass:fontsdir=fonts:shaping=complex", "-f", "null", "-"],
+                cwd=work, capture_output=True, text=True, timeout=60,
+            )
+    except (CaptionerError, OSError, subprocess.SubprocessError) as exc:
+        return Check("libass font", False, str(exc), "pip install imageio-ffmpeg fontpkg-noto-sans-arabic")
+    chosen = sorted({line.split("fontselect:", 1)[1].strip() for line in result.stderr.splitlines() if "fontselect:" in line})
+    fallback = [line for line in result.stderr.splitlines() if "not found, selecting one more font" in line]
+    family = style.font.family.replace(" ", "")
+    ok = bool(chosen) and all(family in c.split("->", 1)[1].replace(" ", "") for c in chosen) and not fallback
+    detail = "; ".join(chosen) or "libass selected no font"
+    if fallback:
+        detail += f"; fallback: {fallback[0].split(']')[-1].strip()}"
+    return Check("libass font", ok, detail, "pip install --force-reinstall fontpkg-noto-sans-arabic")
+
+
 def check_model() -> Check:
     from .models import ensure_embedded_model, model_status
 
@@ -93,4 +129,4 @@ def check_packages() -> list[Check]:
 
 
 def run_checks() -> list[Check]:
-    return [*check_ffmpeg(), check_font(), check_model(), *check_packages()]
+    return [*check_ffmpeg(), check_font(), check_libass_font(), check_model(), *check_packages()]

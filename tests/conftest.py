@@ -35,7 +35,8 @@ def make_video(
 ) -> Path:
     """A small H.264 clip: a moving test pattern, with a tone, a speech file, or no audio."""
     w, h = size
-    args = ["-f", "lavfi", "-i", f"{background}=s={w}x{h}:r={fps}:d={duration}"]
+    sep = ":" if "=" in background else "="
+    args = ["-f", "lavfi", "-i", f"{background}{sep}s={w}x{h}:r={fps}:d={duration}"]
     if audio == "sine":
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:d={duration}"]
     elif audio is not None:
