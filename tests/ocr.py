@@ -28,7 +28,7 @@ TATWEEL = "\u0640"
 # LTR base (ASS Encoding=1) moves it to the right-hand side, the start of an Arabic line.
 NEUTRAL_END = "!."
 # Tesseract sometimes reads "!" and "." as look-alikes; these count as the same mark.
-_PUNCT_READINGS = {"!": "!|ا!¡", ".": ".,،٠·"}
+_PUNCT_READINGS = {"!": "!|¡", ".": ".,،٠·"}
 
 
 def tesseract_available() -> bool:
@@ -95,7 +95,8 @@ def punctuation_at_logical_end(reference: str, ocr_text: str) -> bool | None:
 def make_video(path: Path, seconds: float, *, source: str = "color=c=0x336699", audio: bool = True, fps: int = 10) -> Path:
     """A short 1080x1920 test clip: a lavfi video source (and a sine tone)."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin"]
-    cmd += ["-f", "lavfi", "-i", f"{source}:s=1080x1920:r={fps}:d={seconds}"]
+    sep = ":" if "=" in source else "="
+    cmd += ["-f", "lavfi", "-i", f"{source}{sep}s=1080x1920:r={fps}:d={seconds}"]
     if audio:
         cmd += ["-f", "lavfi", "-i", f"sine=d={seconds}"]
     cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]

@@ -1,0 +1,102 @@
+"""End to end on real Arabic speech: the `captioner caption` command a creator runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jiwer
+import pysubs2
+import pytest
+
+from captioner.formats import load_cues
+from captioner.lint import lint
+from captioner.media import probe
+from captioner.pipeline import caption_rules, transcribe
+from captioner.presets import get_preset
+from captioner.render import layout_cue
+from captioner.style import CaptionStyle
+from captioner.text import normalise_for_scoring, strip_bidi_controls
+from conftest import MEASUREMENTS, make_video, requires_speech, run_cli, run_ffmpeg, speech_manifest
+from test_burn import audio_packets
+
+pytestmark = requires_speech
+
+
+def wer_cer(references: list[str], hypotheses: list[str]) -> tuple[float, float]:
+    refs = [normalise_for_scoring(r) for r in references]
+    hyps = [normalise_for_scoring(h) or "-" for h in hypotheses]
+    return jiwer.wer(refs, hyps), jiwer.cer(refs, hyps)
+
+
+@pytest.fixture(scope="module")
+def speech_video(tmp_path_factory) -> tuple[Path, list[str]]:
+    folder = tmp_path_factory.mktemp("e2e")
+    clips = speech_manifest()[:3]
+    concat = folder / "speech.wav"
+    inputs = [arg for wav, _, _ in clips for arg in ("-i", str(wav))]
+    run_ffmpeg(*inputs, "-filter_complex", "".join(f"[{i}:a]" for i in range(len(clips))) + f"concat=n={len(clips)}:v=0:a=1",
+               str(concat))
+    duration = sum(d for _, _, d in clips)
+    video = make_video(folder / "حملة #CreateForGood.mp4", duration=round(duration, 2), audio=concat,
+                       background="gradients", fps=30)
+    return video, [ref for _, ref, _ in clips]
+
+
+def test_caption_command_end_to_end(speech_video):
+    video, references = speech_video
+    result = run_cli("caption", str(video), "-q")
+    assert result.returncode == 0, result.stderr
+    out = video.with_name(f"{video.stem}.captioned.mp4")
+    src, dst = probe(video), probe(out)
+    assert (dst.display_width, dst.display_height, dst.fps) == (1080, 1920, src.fps)
+    assert abs(dst.duration - src.duration) <= src.frame_duration
+    assert audio_packets(out) == audio_packets(video)
+
+    # Sidecars: all four, parseable, saying the same thing.
+    srt, vtt, ass, js = (out.with_suffix(ext) for ext in (".srt", ".vtt", ".ass", ".json"))
+    texts = []
+    for path in (srt, vtt, ass):
+        subs = pysubs2.load(str(path), encoding="utf-8")
+        assert not path.read_bytes().startswith(b"\xef\xbb\xbf")
+        texts.append([strip_bidi_controls(e.plaintext) for e in subs])
+    assert texts[0] == texts[1] == texts[2] and texts[0]
+    doc = json.loads(js.read_text(encoding="utf-8"))
+    assert ["\n".join(c["lines"]) for c in doc["cues"]] == texts[0]
+    assert doc["words"] and all({"text", "start", "end", "probability"} <= set(w) for w in doc["words"])
+    assert " ".join(w["text"] for w in doc["words"]) == " ".join(" ".join(c["lines"]) for c in doc["cues"])
+
+    # The captions follow the rules.
+    style = CaptionStyle.for_frame(get_preset("tiktok"), 1080, 1920)
+    cues = load_cues(srt)
+    assert lint(cues, caption_rules(style, float(src.fps)), style.measurer().width) == []
+
+    # What is burned is what the SRT says (read back by OCR).
+    ocr = pytest.importorskip("ocr")
+    if not ocr.tesseract_available():
+        pytest.skip("tesseract with Arabic data is not installed")
+    frames = ocr.extract_frames(out, [(c.start + c.end) / 2 for c in cues])
+    errors = []
+    for cue, frame in zip(cues, frames):
+        for line, box in zip(cue.lines, (lb.box for lb in layout_cue(cue, style))):
+            errors.append(ocr.read_line(frame, line, box).cer)
+    mean_cer = sum(errors) / len(errors)
+    MEASUREMENTS.append(f"e2e: OCR of burned frames vs SRT text: mean CER {mean_cer:.3f} over {len(errors)} lines")
+    assert mean_cer <= 0.15, errors
+
+    wer, cer = wer_cer([" ".join(references)], [" ".join(w["text"] for w in doc["words"])])
+    MEASUREMENTS.append(f"e2e: {len(references)} clips, WER {wer:.2f}, CER {cer:.2f} against the references")
+    assert wer < 0.9
+
+
+def test_word_error_rate_on_the_shared_set(recognizer):
+    """The pipeline's words must not be worse than raw faster-whisper base (WER 0.62, CER 0.22)."""
+    references, hypotheses = [], []
+    for wav, reference, _ in speech_manifest():
+        transcript = transcribe(wav, lang="ar", recognizer=recognizer)
+        references.append(reference)
+        hypotheses.append(transcript.text)
+    wer, cer = wer_cer(references, hypotheses)
+    MEASUREMENTS.append(f"shared MSA set ({len(references)} clips): WER {wer:.3f}, CER {cer:.3f} (raw faster-whisper base: 0.62 / 0.22)")
+    assert wer <= 0.62 + 0.01
+    assert cer <= 0.22 + 0.01
