@@ -102,24 +102,24 @@ def run_ffmpeg(
     command: Sequence[str], *, cwd: Path | None, duration: float, progress: Callable[[float], None] | None
 ) -> None:
     """Run ffmpeg, report progress in seconds of output, raise with its last error line."""
-    proc = subprocess.Popen(
-        list(command), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            key, _, value = line.strip().partition("=")
-            if key == "out_time_us" and progress and value.isdigit():
-                progress(min(duration, int(value) / 1e6))
-        stderr = proc.stderr.read() if proc.stderr else ""
-        code = proc.wait()
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    if code != 0:
-        lines = [line for line in stderr.strip().splitlines() if line.strip()]
-        raise CaptionerError(f"ffmpeg failed: {lines[-1] if lines else f'exit code {code}'}")
+    # stderr goes to a file: reading it only after stdout closes could deadlock on a full pipe.
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
+        with subprocess.Popen(
+            list(command), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, text=True
+        ) as proc:
+            try:
+                for line in proc.stdout:
+                    key, _, value = line.strip().partition("=")
+                    if key == "out_time_us" and progress and value.isdigit():
+                        progress(min(duration, int(value) / 1e6))
+                code = proc.wait()
+            except BaseException:
+                proc.kill()
+                raise
+        if code != 0:
+            errors.seek(0)
+            lines = [line for line in errors.read().strip().splitlines() if line.strip()]
+            raise CaptionerError(f"ffmpeg failed: {lines[-1] if lines else f'exit code {code}'}")
 
 
 def burn_cues(

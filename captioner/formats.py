@@ -20,7 +20,7 @@ from .cues import Cue, Transcript
 from .errors import InputError
 from .render import ass_escape
 from .style import CaptionStyle
-from .text import normalise_line, sidecar_line
+from .text import is_rtl_text, normalise_line, rtl_mark, sidecar_line
 
 FORMATS = {".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ass", ".json": "json"}
 JSON_SCHEMA = "captioner/1"
@@ -44,8 +44,12 @@ def to_ssafile(cues: Sequence[Cue], fmt: str, style: CaptionStyle | None = None)
             raise ValueError("an ASS sidecar needs the caption style")
         style.apply_to(subs)
     for cue in cues:
-        lines = cue.lines if fmt == "ass" else tuple(sidecar_line(line) for line in cue.lines)
-        text = "\\N".join(ass_escape(line) if fmt == "ass" else line for line in lines)
+        rtl = is_rtl_text(cue.text)
+        if fmt == "ass":
+            lines = tuple(rtl_mark(line, rtl) + ass_escape(line) for line in cue.lines)
+        else:
+            lines = tuple(sidecar_line(line, rtl) for line in cue.lines)
+        text = "\\N".join(lines)
         subs.append(pysubs2.SSAEvent(start=_ms(cue.start), end=_ms(cue.end), text=text))
     return subs
 

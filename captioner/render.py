@@ -18,6 +18,7 @@ import pysubs2
 
 from .cues import Cue
 from .style import STYLE_NAME, CaptionStyle, ass_colour
+from .text import is_rtl_text, rtl_mark
 
 _MARK_PAD_EM = 0.12  # clearance between the highest/lowest mark and the box edge
 _NOMINAL_ABOVE_EM = 0.95
@@ -87,6 +88,9 @@ def burn_script(cues: Sequence[Cue], style: CaptionStyle) -> pysubs2.SSAFile:
                 text=f"{{\\an7\\pos(0,0)\\bord0\\shad0\\1c{colour}\\1a{alpha}\\p1}}{shape}",
             )
         )
+        # libass picks each line's base direction from its first strong character
+        # (Encoding=-1); an RLM makes an Arabic line that opens with "TikTok" RTL too.
+        rtl = is_rtl_text(cue.text)
         for lb in boxes:
             subs.append(
                 pysubs2.SSAEvent(
@@ -94,7 +98,7 @@ def burn_script(cues: Sequence[Cue], style: CaptionStyle) -> pysubs2.SSAFile:
                     end=end,
                     layer=1,
                     style=STYLE_NAME,
-                    text=f"{{\\an2\\q2\\pos({lb.x:.1f},{lb.baseline + descent:.1f})}}{ass_escape(lb.text)}",
+                    text=f"{{\\an2\\q2\\pos({lb.x:.1f},{lb.baseline + descent:.1f})}}{rtl_mark(lb.text, rtl)}{ass_escape(lb.text)}",
                 )
             )
     return subs

@@ -98,7 +98,23 @@ def _move_leading_punctuation(text: str) -> str:
     return text
 
 
-def sidecar_line(line: str) -> str:
+def is_rtl_text(text: str) -> bool:
+    """True when right-to-left letters outnumber left-to-right ones.
+
+    A caption's direction is decided for the whole cue, not per line by its
+    first strong character: "TikTok يجمعنا اليوم!" is an Arabic line.
+    """
+    rtl, ltr = bidi_class_counts(text)
+    return rtl > ltr
+
+
+def rtl_mark(line: str, rtl: bool) -> str:
+    """An RLM for a line of an RTL cue that would otherwise open left-to-right (libass
+    with Encoding=-1 takes the base direction from the first strong character)."""
+    return RLM if rtl and not is_rtl(line) else ""
+
+
+def sidecar_line(line: str, rtl: bool | None = None) -> str:
     """Add directional marks so SRT/VTT players without full bidi keep an RTL line in place.
 
     The line is embedded right-to-left (RLE … PDF), so a player that lays the
@@ -108,7 +124,7 @@ def sidecar_line(line: str) -> str:
     Latin and digit runs are fenced with LRM so neighbouring punctuation does
     not join them.  The text stays in logical order; LTR lines are unchanged.
     """
-    if not is_rtl(line):
+    if not (is_rtl_text(line) if rtl is None else rtl):
         return line
     fenced = _LTR_RUN_RE.sub(lambda m: LRM + m.group(0) + LRM, line)
     return RLE + RLM + fenced + RLM + PDF
