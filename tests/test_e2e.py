@@ -90,13 +90,22 @@ def test_caption_command_end_to_end(speech_video):
 
 
 def test_word_error_rate_on_the_shared_set(recognizer):
-    """The pipeline's words must not be worse than raw faster-whisper base (WER 0.62, CER 0.22)."""
-    references, hypotheses = [], []
+    """The pipeline's words must not be worse than raw faster-whisper base on the same weights.
+
+    The data's README gives the raw figure as WER 0.62 / CER 0.22; the raw run
+    is repeated here, on this machine, so the two are compared like for like.
+    """
+    references, pipeline, raw = [], [], []
     for wav, reference, _ in speech_manifest():
-        transcript = transcribe(wav, lang="ar", recognizer=recognizer)
         references.append(reference)
-        hypotheses.append(transcript.text)
-    wer, cer = wer_cer(references, hypotheses)
-    MEASUREMENTS.append(f"shared MSA set ({len(references)} clips): WER {wer:.3f}, CER {cer:.3f} (raw faster-whisper base: 0.62 / 0.22)")
-    assert wer <= 0.62 + 0.01
-    assert cer <= 0.22 + 0.01
+        pipeline.append(transcribe(wav, lang="ar", recognizer=recognizer).text)
+        segments, _ = recognizer._model.transcribe(str(wav), language="ar", beam_size=5)
+        raw.append(" ".join(s.text for s in segments))
+    wer, cer = wer_cer(references, pipeline)
+    raw_wer, raw_cer = wer_cer(references, raw)
+    MEASUREMENTS.append(
+        f"shared MSA set ({len(references)} clips): pipeline WER {wer:.3f} CER {cer:.3f}; "
+        f"raw faster-whisper base here WER {raw_wer:.3f} CER {raw_cer:.3f} (data README: 0.62 / 0.22)"
+    )
+    assert wer <= raw_wer + 0.005
+    assert cer <= raw_cer + 0.005
