@@ -150,8 +150,11 @@ def cmd_transcribe(args) -> int:
     from .presets import get_preset
     from .style import CaptionStyle
 
+    from .pipeline import _language
+
     target = Path(args.output)
     format_for(target)
+    _language(args.lang)
     info = probe(args.input, require_video=False)
     with OutputSet(force=args.force, inputs=[info.path]) as out:
         tmp = out.add(target)

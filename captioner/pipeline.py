@@ -32,7 +32,16 @@ def _preset(preset: str | Preset) -> Preset:
 
 
 def _language(lang: str | None) -> str | None:
-    return None if lang in (None, "", "auto") else lang
+    """``auto`` → detect; otherwise a Whisper language code, checked before any slow work."""
+    if lang in (None, "", "auto"):
+        return None
+    try:
+        from faster_whisper.tokenizer import _LANGUAGE_CODES as codes
+    except ImportError:  # a future faster-whisper: let the recognizer judge
+        return lang
+    if lang not in codes:
+        raise InputError(f"unknown language code {lang!r} (use a Whisper code such as ar, en, fr, or auto)")
+    return lang
 
 
 def transcribe(
@@ -46,13 +55,14 @@ def transcribe(
 ) -> Transcript:
     """Recognise the speech of a video or audio file as timed words."""
     progress = progress or NoProgress()
+    language = _language(lang)
     info = info or probe(media, require_video=False)
     if not info.has_audio:
         raise InputError(f"{media}: no audio stream, nothing to transcribe")
     audio = load_audio(info.path)
     recognizer = recognizer or make_recognizer("faster-whisper", model)
     with progress.task("transcribing", total=round(info.duration, 1)) as update:
-        return recognizer.transcribe(audio, language=_language(lang), progress=update)
+        return recognizer.transcribe(audio, language=language, progress=update)
 
 
 def caption_rules(style: CaptionStyle, fps: float = 30.0, cps: float | None = None) -> Rules:
@@ -154,6 +164,7 @@ def caption(
 ) -> CaptionResult:
     """Transcribe a video, cut captions, burn them in, and write SRT/VTT/ASS/JSON sidecars."""
     progress = progress or NoProgress()
+    _language(lang)
     info = probe(video)
     target = Path(output) if output else default_output(info.path)
     container_for(target)

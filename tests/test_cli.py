@@ -168,3 +168,33 @@ def test_doctor_names_the_fix_when_ffmpeg_lacks_libass(tmp_path):
     result = run_cli("doctor", env={"CAPTIONER_FFMPEG": str(fake)})
     assert result.returncode == 1
     assert "FAIL libass" in result.stdout and "fix:" in result.stdout
+
+
+def test_ctrl_c_leaves_no_partial_output(tmp_path, srt_file):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clip = make_video(tmp_path / "long.mp4", duration=40.0, size=(1080, 1920))
+    before = listing(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "captioner", "burn", str(clip), "--subs", str(srt_file), "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and not [p for p in tmp_path.iterdir() if ".part" in p.name]:
+        time.sleep(0.05)  # wait until ffmpeg is writing the temporary output
+    assert [p for p in tmp_path.iterdir() if ".part" in p.name], "burn never started writing"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert listing(tmp_path) == before
+
+
+def test_unknown_language_is_bad_input(tmp_path, small_clip):
+    result = run_cli("transcribe", str(small_clip), "-o", str(tmp_path / "x.srt"), "--lang", "klingon")
+    assert_one_line_error(result)
+    assert not (tmp_path / "x.srt").exists()

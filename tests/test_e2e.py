@@ -109,3 +109,9 @@ def test_word_error_rate_on_the_shared_set(recognizer):
     )
     assert wer <= raw_wer + 0.005
     assert cer <= raw_cer + 0.005
+
+
+def test_auto_detects_arabic(recognizer):
+    wav = speech_manifest()[0][0]
+    transcript = transcribe(wav, lang="auto", recognizer=recognizer)
+    assert transcript.language == "ar" and transcript.words
