@@ -110,7 +110,6 @@ def drop_repetition_loops(words: list[Word]) -> list[Word]:
     """
     keys = [w.text.strip(".,!?؟،؛…") for w in words]
     out: list[Word] = []
-    out_keys: list[str] = []
     i = 0
     while i < len(words):
         cut = False
@@ -123,13 +122,11 @@ def drop_repetition_loops(words: list[Word]) -> list[Word]:
                 repeats += 1
             if repeats > _LOOP_MAX_REPEATS:
                 out.extend(words[i : i + n])
-                out_keys.extend(gram)
                 i += repeats * n
                 cut = True
                 break
         if not cut:
             out.append(words[i])
-            out_keys.append(keys[i])
             i += 1
     return out
 
