@@ -16,6 +16,7 @@ from .errors import CaptionerError, InputError
 from .presets import PRESETS
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 LOW_CONFIDENCE = 0.5
 
 
@@ -54,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
             help="caption layout and rules (default: tiktok, Arabic UI safe area)",
         )
 
+    def add_encoder(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--x264-preset", default="ultrafast", metavar="PRESET", choices=X264_PRESETS,
+                       help="encoder speed/size trade-off: ultrafast (default, fastest, largest files) "
+                       "to veryslow (smallest files); picture quality is set by --crf")
+        p.add_argument("--crf", type=int, default=20, choices=range(0, 52), metavar="N",
+                       help="H.264 quality, lower is better (default: 20)")
+
     def add_recognition(p: argparse.ArgumentParser) -> None:
         p.add_argument("--lang", default="ar", help="spoken language code, or 'auto' to detect (default: ar)")
         p.add_argument(
@@ -79,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUTPUT", help="output video (default: INPUT stem + .captioned.mp4)")
     add_recognition(p)
     add_preset(p)
+    add_encoder(p)
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
 
     p = sub.add_parser("transcribe", parents=[common], help="recognise speech and write captions, no burning",
@@ -98,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subs", required=True, metavar="SUBS", help="subtitle file (.srt, .vtt, .ass, .json)")
     p.add_argument("-o", "--output", metavar="OUTPUT", help="output video (default: INPUT stem + .captioned.mp4)")
     add_preset(p)
+    add_encoder(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
 
     p = sub.add_parser("lint", parents=[common], help="list cues that break the caption rules",
@@ -121,6 +131,12 @@ def _progress(args):
     return default_progress(not args.quiet)
 
 
+def _encoder(args):
+    from .burn import EncoderSettings
+
+    return EncoderSettings(preset=args.x264_preset, crf=args.crf)
+
+
 def _info(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -129,7 +145,7 @@ def cmd_caption(args) -> int:
     from .pipeline import caption
 
     result = caption(args.input, args.output, lang=args.lang, model=args.model, preset=args.preset, cps=args.cps,
-                     force=args.force, progress=_progress(args))
+                     force=args.force, encoder=_encoder(args), progress=_progress(args))
     low = result.transcript.low_confidence(LOW_CONFIDENCE)
     _info(f"wrote {result.video}")
     _info("sidecars: " + ", ".join(str(p) for p in result.sidecars.values()))
@@ -176,7 +192,8 @@ def cmd_transcribe(args) -> int:
 def cmd_burn(args) -> int:
     from .pipeline import burn
 
-    output = burn(args.input, args.subs, args.output, preset=args.preset, force=args.force, progress=_progress(args))
+    output = burn(args.input, args.subs, args.output, preset=args.preset, force=args.force, encoder=_encoder(args),
+                  progress=_progress(args))
     _info(f"wrote {output}")
     return EXIT_OK
 
