@@ -1,11 +1,13 @@
 """Burning captions into video with ffmpeg + libass, in one encode.
 
-The ASS script and the font are written into a private temporary folder and
-ffmpeg runs inside it, so the filter graph only ever names ``captions.ass`` and
-``fonts``: a user's path with spaces, quotes, colons, brackets, commas or Arabic
-letters never enters the graph and cannot inject filter options
-(rtl-and-peers L11).  Input and output reach ffmpeg as ``file:`` URLs, so a
-name such as ``concat:x.mp4`` is never read as a protocol.
+Each cue is rendered once by libass into a caption track (:mod:`captioner.track`)
+and the track is overlaid on the video in the same pass that encodes it.  All
+of it happens in a private temporary folder where ffmpeg runs, so the filter
+graphs only ever name ``render.ass``, ``fonts`` and ``captions.ffconcat``: a
+user's path with spaces, quotes, colons, brackets, commas or Arabic letters never
+enters a graph and cannot inject filter options (rtl-and-peers L11).  Input and
+output reach ffmpeg as ``file:`` URLs, so a name such as ``concat:x.mp4`` is
+never read as a protocol.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from .cues import Cue
 from .errors import CaptionerError, InputError
 from .media import MediaInfo
-from .render import burn_script
+from .track import CaptionTrack, render_track
 from .style import CaptionStyle
 
 # Codecs each container takes as they are; anything else is re-encoded to AAC.
@@ -79,15 +81,21 @@ def build_command(
     container: str,
     *,
     filters: Sequence[tuple[str, dict]] = (),
+    track: CaptionTrack | None = None,
     encoder: EncoderSettings = EncoderSettings(),
 ) -> list[str]:
-    """ffmpeg's argument list for one pass: filter the first video stream, copy the first audio."""
+    """ffmpeg's argument list for one pass: filter the first video stream (and overlay
+    a caption track on it), copy the first audio."""
     import ffmpeg
 
     source = ffmpeg.input(f"file:{info.path.resolve()}")
     video = source["v:0"]
     for name, options in filters:
         video = video.filter(name, **options)
+    if track is not None:
+        # Relative to ffmpeg's working folder, which holds the track (see burn_cues).
+        captions = ffmpeg.input(track.concat.name, f="concat", safe=0)["v"]
+        video = ffmpeg.overlay(video, captions, x=track.x, y=track.y, eof_action="pass", format="yuv420")
     streams = [video]
     out_args = dict(encoder.args())
     if info.has_audio:
@@ -141,13 +149,8 @@ def burn_cues(
     with tempfile.TemporaryDirectory(prefix="captioner-") as tmp:
         work = Path(tmp)
         (work / "fonts").mkdir()
-        shutil.copyfile(style.font_path, work / "fonts" / style.font_path.name.replace("[", "-").replace("]", "-"))
-        burn_script(cues, style).save(str(work / "captions.ass"), encoding="utf-8")
-        command = build_command(
-            info,
-            output,
-            container,
-            filters=[("ass", {"filename": "captions.ass", "fontsdir": "fonts", "shaping": "complex"})],
-            encoder=encoder,
-        )
+        # Copied under a plain name: libass reads every font in the folder.
+        shutil.copyfile(style.font_path, work / "fonts" / f"caption{style.font_path.suffix}")
+        track = render_track(cues, style, work, ffmpeg_exe())
+        command = build_command(info, output, container, track=track, encoder=encoder)
         run_ffmpeg(command, cwd=work, duration=info.duration, progress=progress)

@@ -55,7 +55,7 @@ class FasterWhisperRecognizer:
                 path,
                 device=device,
                 compute_type=compute_type,
-                cpu_threads=cpu_threads or (os.cpu_count() or 1),
+                cpu_threads=cpu_threads or _available_cores(),
                 local_files_only=os.path.isdir(path),
             )
         except (OSError, RuntimeError, ValueError) as exc:
@@ -89,6 +89,14 @@ class FasterWhisperRecognizer:
             duration=len(audio) / SAMPLE_RATE,
             words=tuple(clean_words(words)),
         )
+
+
+def _available_cores() -> int:
+    # The cores this process may run on (a container's CPU set), not the machine's.
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def clean_words(words: Iterable[Word]) -> list[Word]:

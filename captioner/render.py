@@ -64,8 +64,14 @@ def layout_cue(cue: Cue, style: CaptionStyle, measurer=None) -> list[LineBox]:
     return boxes
 
 
-def burn_script(cues: Sequence[Cue], style: CaptionStyle) -> pysubs2.SSAFile:
-    """The ASS script to burn: positioned lines over per-line boxes."""
+def burn_script(
+    cues: Sequence[Cue], style: CaptionStyle, *, boxes: bool = True, times: Sequence[tuple[float, float]] | None = None
+) -> pysubs2.SSAFile:
+    """The ASS script of the burned captions: positioned lines over per-line boxes.
+
+    ``boxes=False`` leaves the boxes out (the caption track draws them itself);
+    ``times`` replaces the cues' own in- and out-times.
+    """
     subs = pysubs2.SSAFile()
     style.apply_to(subs)
     caption = subs.styles[STYLE_NAME]
@@ -75,23 +81,24 @@ def burn_script(cues: Sequence[Cue], style: CaptionStyle) -> pysubs2.SSAFile:
     # libass puts the bottom of an \an2 line at baseline + winDescent.
     descent = style.em * style.font.win_descent / style.font.units_per_em
     m = style.measurer()
-    for cue in cues:
-        start, end = int(round(cue.start * 1000)), int(round(cue.end * 1000))
-        boxes = layout_cue(cue, style, m)
-        shape = " ".join(f"m {l} {t} l {r} {t} {r} {b} {l} {b}" for l, t, r, b in (lb.box for lb in boxes))
-        subs.append(
-            pysubs2.SSAEvent(
-                start=start,
-                end=end,
-                layer=0,
-                style=STYLE_NAME,
-                text=f"{{\\an7\\pos(0,0)\\bord0\\shad0\\1c{colour}\\1a{alpha}\\p1}}{shape}",
+    for cue, (start_s, end_s) in zip(cues, times or [(c.start, c.end) for c in cues]):
+        start, end = int(round(start_s * 1000)), int(round(end_s * 1000))
+        line_boxes = layout_cue(cue, style, m)
+        if boxes:
+            shape = " ".join(f"m {l} {t} l {r} {t} {r} {b} {l} {b}" for l, t, r, b in (lb.box for lb in line_boxes))
+            subs.append(
+                pysubs2.SSAEvent(
+                    start=start,
+                    end=end,
+                    layer=0,
+                    style=STYLE_NAME,
+                    text=f"{{\\an7\\pos(0,0)\\bord0\\shad0\\1c{colour}\\1a{alpha}\\p1}}{shape}",
+                )
             )
-        )
         # libass picks each line's base direction from its first strong character
         # (Encoding=-1); an RLM makes an Arabic line that opens with "TikTok" RTL too.
         rtl = is_rtl_text(cue.text)
-        for lb in boxes:
+        for lb in line_boxes:
             subs.append(
                 pysubs2.SSAEvent(
                     start=start,

@@ -140,3 +140,16 @@ def test_sidecars_are_utf8_without_bom(tmp_path, srt):
         text = dumps(load_cues(srt), fmt)
         assert not text.encode().startswith(b"\xef\xbb\xbf")
         assert "\u202b\u200f" in text  # RTL embedding + mark for players without full bidi
+
+
+def test_captions_appear_and_vanish_on_the_right_frames(tmp_path, clip):
+    """Frame-exact timing: shown on frames with start <= t < end, as libass shows an event."""
+    from captioner.cues import Cue
+
+    cues = [Cue(0.48, 1.48, ("السطر الأول",)), Cue(1.56, 2.52, ("السطر الثاني",))]  # 25 fps: frame-aligned
+    out = burn(clip, cues, tmp_path / "timed.mp4")
+    with av.open(str(out)) as c:
+        shown = {round(f.time, 2): caption_box_pixels(f.to_ndarray(format="rgb24")) > 100 for f in c.decode(video=0)}
+    for t, visible in shown.items():
+        expected = any(cue.start - 1e-6 <= t < cue.end - 1e-6 for cue in cues)
+        assert visible == expected, f"frame at {t}s: captions {'shown' if visible else 'missing'}"
