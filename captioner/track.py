@@ -70,15 +70,21 @@ def render_track(cues: Sequence[Cue], style: CaptionStyle, work: Path, ffmpeg: s
     g, p = style.geometry, style.preset
     measurer = style.measurer()
     layouts = [layout_cue(cue, style, measurer) for cue in cues]
-    # The region every caption can touch: all boxes, widened to the band for text
-    # that overflows its box (a single word wider than a line), on even pixels for 4:2:0.
-    tops = [lb.box[1] for boxes in layouts for lb in boxes]
-    bottoms = [lb.box[3] for boxes in layouts for lb in boxes]
-    margin = style.em * 0.5
-    x0 = max(0, _even(min([g.left] + [lb.box[0] for b in layouts for lb in b]) - margin, True))
-    x1 = min(g.width - g.width % 2, _even(max([g.right] + [lb.box[2] for b in layouts for lb in b]) + margin, False))
-    y0 = max(0, _even(min(tops) - margin, True))
-    y1 = min(g.height - g.height % 2, _even(max(bottoms) + margin, False))
+    # The region every caption can touch, and no more (blending costs per pixel, on
+    # every frame): all boxes, and the text of a line wider than its box (a single
+    # word wider than a line), on even pixels for 4:2:0.
+    lefts, rights, tops, bottoms = [], [], [], []
+    for boxes in layouts:
+        for lb in boxes:
+            half = measurer.width(lb.text) / 2
+            lefts.append(min(lb.box[0], lb.x - half))
+            rights.append(max(lb.box[2], lb.x + half))
+            tops.append(lb.box[1])
+            bottoms.append(lb.box[3])
+    x0 = max(0, _even(min(lefts) - 2, True))
+    x1 = min(g.width - g.width % 2, _even(max(rights) + 2, False))
+    y0 = max(0, _even(min(tops) - 2, True))
+    y1 = min(g.height - g.height % 2, _even(max(bottoms) + 2, False))
     width, height = x1 - x0, y1 - y0
 
     # Cue k is shown from second k to k+1 of the render, one frame a second.
