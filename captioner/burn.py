@@ -92,6 +92,9 @@ def build_command(
     video = source["v:0"]
     for name, options in filters:
         video = video.filter(name, **options)
+    if info.display_width % 2 or info.display_height % 2:
+        # 4:2:0 H.264 needs even sizes: one black pixel row/column, not a rescale.
+        video = video.filter("pad", "ceil(iw/2)*2", "ceil(ih/2)*2")
     if track is not None:
         # Relative to ffmpeg's working folder, which holds the track (see burn_cues).
         captions = ffmpeg.input(track.concat.name, f="concat", safe=0)["v"]

@@ -44,11 +44,13 @@ class FasterWhisperRecognizer:
         compute_type: str = "int8",
         cpu_threads: int = 0,
         beam_size: int = 5,
+        seed: int = 0,
     ) -> None:
         from faster_whisper import WhisperModel
 
         self.model_name = model
         self.beam_size = beam_size
+        self.seed = seed
         path = resolve_model(model)
         try:
             self._model = WhisperModel(
@@ -64,6 +66,11 @@ class FasterWhisperRecognizer:
     def transcribe(
         self, audio: np.ndarray, *, language: str | None, progress: ProgressCallback | None = None
     ) -> Transcript:
+        import ctranslate2
+
+        # Whisper's temperature fallback samples; a fixed seed makes every run of
+        # the same audio give the same words (and benchmarks comparable).
+        ctranslate2.set_random_seed(self.seed)
         try:
             segments, info = self._model.transcribe(
                 audio,

@@ -153,3 +153,16 @@ def test_captions_appear_and_vanish_on_the_right_frames(tmp_path, clip):
     for t, visible in shown.items():
         expected = any(cue.start - 1e-6 <= t < cue.end - 1e-6 for cue in cues)
         assert visible == expected, f"frame at {t}s: captions {'shown' if visible else 'missing'}"
+
+
+def test_odd_frame_sizes_and_other_codecs(tmp_path, srt):
+    """Phone exports come in odd sizes, HEVC and PCM-in-MOV; all must burn."""
+    source = tmp_path / "odd.mov"
+    run_ffmpeg("-f", "lavfi", "-i", "color=c=0x3060a0:s=541x961:r=30:d=2", "-f", "lavfi", "-i", "sine=d=2",
+               "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error",
+               "-pix_fmt", "yuv444p", "-c:a", "pcm_s16le", str(source))
+    out = burn(source, srt, tmp_path / "odd.captioned.mp4")
+    result = probe(out)
+    assert (result.width, result.height) == (542, 962)
+    assert result.audio_codec == "aac"  # PCM cannot go into MP4: re-encoded, not dropped
+    assert caption_box_pixels(frame_at(out, 0.5)) > 50
