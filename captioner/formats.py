@@ -119,14 +119,3 @@ def load_cues(path: str | os.PathLike) -> list[Cue]:
         raise InputError(f"{p}: no captions found")
     cues.sort(key=lambda c: (c.start, c.end))
     return cues
-
-
-def load_transcript(path: str | os.PathLike) -> Transcript | None:
-    """The words saved in a captioner JSON file, if it has them."""
-    from .cues import Word
-
-    doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    if "words" not in doc:
-        return None
-    words = tuple(Word(w["text"], w["start"], w["end"], w.get("probability", 1.0)) for w in doc["words"])
-    return Transcript(doc.get("language", ""), doc.get("language_probability", 0.0), doc.get("duration", 0.0), words)

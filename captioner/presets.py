@@ -79,25 +79,24 @@ class Geometry:
         return self.box_width - 2 * padding_em * self.em
 
 
+TIKTOK = Preset(
+    name="tiktok",
+    description="TikTok, Arabic UI: the button rail is mirrored to the left (§8), so the band "
+    "keeps 180 px clear on the left and 120 px on the right, bottom edge at y 1420",
+    band_left=180,
+    band_right=120,
+    band_bottom=500,
+    band_top=840,
+)
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset(
-            name="tiktok",
-            description="TikTok, Arabic UI: the button rail is mirrored to the left (§8), so the band "
-            "keeps 180 px clear on the left and 120 px on the right, bottom edge at y 1420",
-            band_left=180,
-            band_right=120,
-            band_bottom=500,
-            band_top=840,
-        ),
-        Preset(
+        TIKTOK,
+        replace(
+            TIKTOK,
             name="children",
             description="as tiktok, with the children's reading speed of 17 characters per second (§2)",
-            band_left=180,
-            band_right=120,
-            band_bottom=500,
-            band_top=840,
             max_cps=17.0,
         ),
         Preset(

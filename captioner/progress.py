@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 Update = Callable[[float], None]
 
 
 class Progress(Protocol):
-    def task(self, description: str, total: float | None) -> "contextmanager[Update]": ...
+    def task(self, description: str, total: float | None) -> AbstractContextManager[Update]:
+        """A stage of work; the context value takes how much of ``total`` is done."""
 
 
 class NoProgress:

@@ -14,7 +14,7 @@ import unicodedata
 # Harakat and the superscript alef: not counted for reading speed (caption-standards §2).
 HARAKAT = frozenset(chr(c) for c in range(0x064B, 0x0653)) | {"\u0670"}
 TATWEEL = "\u0640"
-RLM, LRM, ALM = "\u200f", "\u200e", "\u061c"
+RLM, LRM = "\u200f", "\u200e"
 RLE, PDF = "\u202b", "\u202c"
 # Only directional controls; ZWNJ/ZWJ (U+200C/D) are orthographic and kept (rtl-and-peers S2).
 BIDI_CONTROLS = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
