@@ -87,6 +87,24 @@ def _decode(data: bytes, path: Path) -> str:
         raise InputError(f"{path}: not UTF-8 text") from None
 
 
+def _drop_vtt_cue_identifiers(text: str) -> str:
+    """Remove WebVTT cue identifiers (the optional line above a timing line), which
+    pysubs2 would otherwise read as the last line of the previous cue's text."""
+    lines = text.splitlines()
+    kept = [
+        line
+        for i, line in enumerate(lines)
+        if not (
+            line.strip()
+            and "-->" not in line
+            and i + 1 < len(lines)
+            and "-->" in lines[i + 1]
+            and (i == 0 or not lines[i - 1].strip())
+        )
+    ]
+    return "\n".join(kept) + "\n"
+
+
 def load_cues(path: str | os.PathLike) -> list[Cue]:
     """Read cues from an SRT, VTT, ASS or captioner JSON file, normalising the text."""
     p = Path(path)
@@ -101,8 +119,10 @@ def load_cues(path: str | os.PathLike) -> list[Cue]:
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{p}: not a captioner JSON file ({exc})") from None
     else:
+        if fmt == "vtt":
+            text = _drop_vtt_cue_identifiers(text)
         try:
-            subs = pysubs2.SSAFile.from_string(text, format_=fmt if fmt != "vtt" else "vtt")
+            subs = pysubs2.SSAFile.from_string(text, format_=fmt)
         except Exception as exc:  # pysubs2 raises several unrelated types on bad input
             raise InputError(f"{p}: not a valid {fmt.upper()} file ({exc})") from None
         raw = []

@@ -166,3 +166,19 @@ def test_odd_frame_sizes_and_other_codecs(tmp_path, srt):
     assert (result.width, result.height) == (542, 962)
     assert result.audio_codec == "aac"  # PCM cannot go into MP4: re-encoded, not dropped
     assert caption_box_pixels(frame_at(out, 0.5)) > 50
+
+
+def test_subtitle_files_from_other_tools(tmp_path):
+    vtt = tmp_path / "web.vtt"
+    vtt.write_text(
+        "WEBVTT\n\nNOTE made in a web editor\n\n00:00.500 --> 00:02.000 line:80% align:center\n"
+        "<v أحمد>مرحبا <b>بكم</b> في التحدي!\n\nid2\n00:02.100 --> 00:03.900\n<i>شارك</i> الآن ?\n",
+        encoding="utf-8",
+    )
+    assert [c.lines for c in load_cues(vtt)] == [("مرحبا بكم في التحدي!",), ("شارك الآن؟",)]
+    srt = tmp_path / "tags.srt"
+    srt.write_bytes(
+        '1\r\n00:00:00,500 --> 00:00:02,000\r\n<font color="#ffff00">مرحبا</font> {\\an8}بكم\r\n\r\n'
+        "2\r\n00:00:02,100 --> 00:00:03,900\r\nسطر أول\r\nسطر ثان\r\n".encode()
+    )
+    assert [c.lines for c in load_cues(srt)] == [("مرحبا بكم",), ("سطر أول", "سطر ثان")]
