@@ -8,7 +8,11 @@ faster than openai-whisper on CPU, with the same weights.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -33,8 +37,90 @@ class Recognizer(Protocol):
     ) -> Transcript: ...
 
 
+# Whisper reads audio in 30 s windows.  A chunk close to 30 s often leaves a
+# second or two over, which Whisper then decodes as a window of its own, and such
+# a sliver is where it loops and falls back through every temperature (measured
+# on the shared set: 30 s chunks took 2-3x as long as 25 s chunks, at equal or
+# worse WER).  25 s leaves room for the last words.
+_CHUNK_S = 25.0
+# Weights above this size are not worth holding once per worker by default.
+_REPLICATE_MAX_BYTES = 1 << 30
+_SMALL_MODELS = {"tiny", "base", "small"}
+_MIN_CHUNK_S = 10
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of the audio, in samples, cut where nobody speaks."""
+
+    start: int
+    end: int
+
+
+def speech_chunks(audio: np.ndarray, workers: int = 1, max_seconds: float = _CHUNK_S) -> list[Chunk]:
+    """Cut the audio into consecutive chunks that each fit in one Whisper window.
+
+    Cuts fall in the middle of pauses that Silero VAD finds (a long speech run is
+    split at its last pause of 100 ms or more, as in faster-whisper's batched
+    pipeline), so no word is cut in two and each chunk can be recognised on its
+    own.  The number of chunks is the fewest that fit, rounded up to a multiple
+    of ``workers``, and the cuts are placed so that the longest chunk is as short
+    as it can be: a minute of speech on two workers becomes four chunks of about
+    15 s rather than 25 + 28 + 7 s.  The chunks cover the whole audio; silence
+    inside a chunk is left to the recogniser's own VAD.
+    """
+    total = len(audio)
+    limit = int(max_seconds * SAMPLE_RATE)
+    if total <= limit and workers <= 1:
+        return [Chunk(0, total)]
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    # Runs shorter than a chunk, so that their pads still fit.
+    vad = VadOptions(max_speech_duration_s=max_seconds - 1.0, min_silence_duration_ms=160)
+    runs = [(r["start"], r["end"]) for r in get_speech_timestamps(audio, vad)]
+    if len(runs) < 2:
+        return [Chunk(0, total)]
+
+    # Cut points: the middle of each pause between speech runs, and both ends.
+    bounds = [0] + [(a[1] + b[0]) // 2 for a, b in zip(runs, runs[1:])] + [total]
+
+    def groups(longest: int) -> list[int]:
+        """Cut indexes packing runs greedily into chunks of at most ``longest`` samples."""
+        cuts = [0]
+        for j in range(2, len(bounds)):
+            if bounds[j] - bounds[cuts[-1]] > longest:
+                cuts.append(j - 1)
+        return cuts + [len(bounds) - 1]
+
+    fewest = len(groups(limit)) - 1
+    # More chunks balance the workers but cost an encoder pass each and give the
+    # decoder less context: never below about 10 s per chunk.
+    wanted = max(fewest, min(-(-fewest // workers) * workers, total // (_MIN_CHUNK_S * SAMPLE_RATE)))
+    best = groups(limit)
+    if wanted > fewest:
+        low, high = 0, limit  # the shortest longest-chunk with at most `wanted` chunks
+        while high - low > SAMPLE_RATE // 10:
+            mid = (low + high) // 2
+            if len(groups(mid)) - 1 <= wanted:
+                high = mid
+            else:
+                low = mid
+        best = groups(high)
+    cuts = [bounds[i] for i in best]
+    return [Chunk(a, b) for a, b in zip(cuts, cuts[1:])]
+
+
 class FasterWhisperRecognizer:
-    """faster-whisper with word timestamps, Silero VAD and Arabic-aware punctuation."""
+    """faster-whisper with word timestamps, Silero VAD and Arabic-aware punctuation.
+
+    Long audio is cut at pauses into chunks of one Whisper window each, and the
+    chunks are recognised in parallel, one model replica per worker.  On a CPU,
+    CTranslate2's beam search barely gains from a second thread (small matrices,
+    one decoding step after another), so two single-threaded replicas recognise a
+    minute of speech in about half the time of one replica on two threads.  Each
+    worker takes a fixed share of the chunks (i, i + n, …), so with the seed the
+    words are the same on every run with the same number of workers.
+    """
 
     def __init__(
         self,
@@ -43,6 +129,7 @@ class FasterWhisperRecognizer:
         device: str = "cpu",
         compute_type: str = "int8",
         cpu_threads: int = 0,
+        workers: int = 0,
         beam_size: int = 5,
         seed: int = 0,
     ) -> None:
@@ -52,14 +139,20 @@ class FasterWhisperRecognizer:
         self.beam_size = beam_size
         self.seed = seed
         path = resolve_model(model)
+        cores = _available_cores()
+        self.workers = workers or default_workers(path, cores)
+        threads = cpu_threads or max(1, cores // self.workers)
         try:
-            self._model = WhisperModel(
-                path,
-                device=device,
-                compute_type=compute_type,
-                cpu_threads=cpu_threads or _available_cores(),
-                local_files_only=os.path.isdir(path),
-            )
+            self._models = [
+                WhisperModel(
+                    path,
+                    device=device,
+                    compute_type=compute_type,
+                    cpu_threads=threads,
+                    local_files_only=os.path.isdir(path),
+                )
+                for _ in range(self.workers)
+            ]
         except (OSError, RuntimeError, ValueError) as exc:
             raise CaptionerError(f"cannot load model {model!r}: {exc}") from None
 
@@ -73,31 +166,77 @@ class FasterWhisperRecognizer:
         # (one CLI run) reproducible; later calls in the same process continue
         # that random stream.
         ctranslate2.set_random_seed(self.seed)
+        chunks = speech_chunks(audio, self.workers)
+        probability = 1.0
         try:
-            segments, info = self._model.transcribe(
-                audio,
-                language=language,
-                beam_size=self.beam_size,
-                word_timestamps=True,
-                vad_filter=True,
-                # Arabic loops feed on their own context (rtl-and-peers W3).
-                condition_on_previous_text=False,
-                append_punctuations=APPEND_PUNCTUATION,
-            )
-            words: list[Word] = []
-            for segment in segments:
-                for w in segment.words or ():
-                    words.append(Word(w.word.strip(), float(w.start), float(w.end), float(w.probability)))
+            if language is None and len(chunks) > 1:
+                # Detect once for the whole clip, so that every chunk agrees.
+                language, probability, _ = self._models[0].detect_language(audio, vad_filter=True)
+            done = [0.0] * len(chunks)
+            lock = threading.Lock()
+
+            def report(i: int, seconds: float) -> None:
                 if progress:
-                    progress(float(segment.end))
+                    with lock:
+                        done[i] = seconds
+                        progress(sum(done))
+
+            def run_share(worker: int) -> dict[int, tuple[list[Word], str, float]]:
+                model = self._models[worker]
+                return {
+                    i: self._recognize(model, audio, chunks[i], language, partial(report, i))
+                    for i in range(worker, len(chunks), self.workers)
+                }
+
+            if len(chunks) == 1:
+                results = run_share(0)
+            else:
+                results = {}
+                with ThreadPoolExecutor(min(self.workers, len(chunks)), thread_name_prefix="asr") as pool:
+                    for share in pool.map(run_share, range(min(self.workers, len(chunks)))):
+                        results.update(share)
         except ValueError as exc:  # unknown language code and similar
             raise InputError(str(exc)) from None
+        words = [w for i in range(len(chunks)) for w in results[i][0]]
+        if len(chunks) == 1:
+            language, probability = results[0][1], results[0][2]
         return Transcript(
-            language=info.language,
-            language_probability=float(info.language_probability),
+            language=language or "",
+            language_probability=float(probability),
             duration=len(audio) / SAMPLE_RATE,
             words=tuple(clean_words(words)),
         )
+
+    def _recognize(
+        self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback
+    ) -> tuple[list[Word], str, float]:
+        offset = chunk.start / SAMPLE_RATE
+        segments, info = model.transcribe(
+            audio[chunk.start : chunk.end],
+            language=language,
+            beam_size=self.beam_size,
+            word_timestamps=True,
+            vad_filter=True,
+            # Arabic loops feed on their own context (rtl-and-peers W3).
+            condition_on_previous_text=False,
+            append_punctuations=APPEND_PUNCTUATION,
+        )
+        words: list[Word] = []
+        for segment in segments:
+            for w in segment.words or ():
+                words.append(Word(w.word.strip(), offset + float(w.start), offset + float(w.end), float(w.probability)))
+            report(float(segment.end))
+        report((chunk.end - chunk.start) / SAMPLE_RATE)
+        return words, info.language, float(info.language_probability)
+
+
+def default_workers(model_path: str, cores: int) -> int:
+    """One recogniser per core, up to four, unless the weights are large."""
+    try:
+        size = os.path.getsize(os.path.join(model_path, "model.bin"))
+    except OSError:  # a name faster-whisper will download
+        size = 0 if model_path.split(".")[0] in _SMALL_MODELS else _REPLICATE_MAX_BYTES + 1
+    return max(1, min(cores, 4)) if size <= _REPLICATE_MAX_BYTES else 1
 
 
 def _available_cores() -> int:
