@@ -25,6 +25,7 @@ from .segment import Rules, Segmenter
 from .style import CaptionStyle
 
 SIDECAR_FORMATS = (".srt", ".vtt", ".ass", ".json")
+RENDERERS = ("libass", "pillow")
 
 
 def _preset(preset: str | Preset) -> Preset:
@@ -42,6 +43,37 @@ def _language(lang: str | None) -> str | None:
     if lang not in codes:
         raise InputError(f"unknown language code {lang!r} (use a Whisper code such as ar, en, fr, or auto)")
     return lang
+
+
+def _check_renderer(renderer: str, shaping: str) -> None:
+    if renderer not in RENDERERS:
+        raise InputError(f"unknown renderer {renderer!r} (use one of: {', '.join(RENDERERS)})")
+    if renderer == "pillow":
+        from .composite import require_moviepy
+        from .draw import resolve_shaping
+
+        require_moviepy()
+        resolve_shaping(shaping)
+
+
+def burn_video(
+    info: MediaInfo,
+    cues: Sequence[Cue],
+    style: CaptionStyle,
+    output: Path,
+    *,
+    renderer: str = "libass",
+    shaping: str = "auto",
+    encoder: EncoderSettings = EncoderSettings(),
+    progress=None,
+) -> None:
+    """Burn cues with the chosen renderer into ``output`` (a temporary name of an OutputSet)."""
+    if renderer == "pillow":
+        from .composite import burn_cues_pillow
+
+        burn_cues_pillow(info, cues, style, output, encoder=encoder, progress=progress, shaping=shaping)
+    else:
+        burn_cues(info, cues, style, output, encoder=encoder, progress=progress)
 
 
 def transcribe(
@@ -111,11 +143,20 @@ def burn(
     *,
     preset: str | Preset = "tiktok",
     force: bool = False,
+    renderer: str = "libass",
+    shaping: str = "auto",
     encoder: EncoderSettings = EncoderSettings(),
     progress: Progress | None = None,
 ) -> Path:
-    """Burn cues (or a subtitle file: SRT, VTT, ASS, captioner JSON) into a video."""
+    """Burn cues (or a subtitle file: SRT, VTT, ASS, captioner JSON) into a video.
+
+    ``renderer`` is ``"libass"`` (ffmpeg + libass, the default) or ``"pillow"``
+    (Pillow + moviepy, the ``moviepy`` extra); ``shaping`` picks the pillow
+    renderer's Arabic shaping: ``"auto"`` (Raqm where Pillow has it),
+    ``"raqm"`` or ``"fallback"`` (arabic-reshaper + python-bidi).
+    """
     progress = progress or NoProgress()
+    _check_renderer(renderer, shaping)
     info = probe(video, require_audio=False)
     cues = load_cues(subs) if isinstance(subs, (str, os.PathLike)) else list(subs)
     target = Path(output) if output else default_output(info.path)
@@ -124,7 +165,7 @@ def burn(
     with OutputSet(force=force, inputs=[info.path]) as out:
         tmp = out.add(target)
         with progress.task("burning", total=round(info.duration, 1)) as update:
-            burn_cues(info, cues, style, tmp, encoder=encoder, progress=update)
+            burn_video(info, cues, style, tmp, renderer=renderer, shaping=shaping, encoder=encoder, progress=update)
     return target
 
 
@@ -159,12 +200,18 @@ def caption(
     cps: float | None = None,
     force: bool = False,
     recognizer: Recognizer | None = None,
+    renderer: str = "libass",
+    shaping: str = "auto",
     encoder: EncoderSettings = EncoderSettings(),
     progress: Progress | None = None,
 ) -> CaptionResult:
-    """Transcribe a video, cut captions, burn them in, and write SRT/VTT/ASS/JSON sidecars."""
+    """Transcribe a video, cut captions, burn them in, and write SRT/VTT/ASS/JSON sidecars.
+
+    ``renderer`` and ``shaping`` are as for :func:`burn`.
+    """
     progress = progress or NoProgress()
     _language(lang)
+    _check_renderer(renderer, shaping)
     info = probe(video)
     target = Path(output) if output else default_output(info.path)
     container_for(target)
@@ -181,6 +228,7 @@ def caption(
         for ext, tmp in tmp_sidecars.items():
             write_subtitles(tmp, cues, style, transcript)
         with progress.task("burning", total=round(info.duration, 1)) as update:
-            burn_cues(info, cues, style, tmp_video, encoder=encoder, progress=update)
+            burn_video(info, cues, style, tmp_video, renderer=renderer, shaping=shaping, encoder=encoder,
+                       progress=update)
     violations = lint(cues, caption_rules(style, fps, cps), style.measurer().width)
     return CaptionResult(target, sidecars, transcript, cues, violations)

@@ -1,0 +1,212 @@
+"""The Pillow renderer: cues drawn by :mod:`captioner.draw`, composited with moviepy.
+
+moviepy decodes the video and the caption images are blended over each frame
+(straight-alpha "over", only inside the cue's rectangle, so a frame costs a
+few hundred kilopixels of arithmetic, not a full-frame RGBA composite as
+``CompositeVideoClip`` does).  The frames go to one ffmpeg process that
+encodes them with the same :class:`~captioner.burn.EncoderSettings` as the
+libass burn and copies the input's first audio stream as it is, in the same
+pass: no second encode, no temporary video.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .burn import _COPYABLE_AUDIO, EncoderSettings, container_for, ffmpeg_exe
+from .cues import Cue
+from .draw import EXTRA, CueDrawer, CueImage
+from .errors import CaptionerError
+from .media import MediaInfo
+from .style import CaptionStyle
+
+
+def require_moviepy():
+    try:
+        import moviepy
+    except ImportError:
+        raise CaptionerError(f"the pillow renderer needs moviepy: pip install 'captioner[{EXTRA}]'") from None
+    return moviepy
+
+
+@dataclass(frozen=True)
+class ShownImage:
+    """A cue's image and when it is on screen: ``start <= t < end``."""
+
+    start: float
+    end: float
+    image: CueImage
+
+    def __post_init__(self) -> None:
+        rgba = self.image.rgba
+        alpha = rgba[..., 3:4].astype(np.float32) / 255
+        # Precomputed once: frame = premultiplied + frame * (1 - alpha).
+        object.__setattr__(self, "_premultiplied", rgba[..., :3].astype(np.float32) * alpha)
+        object.__setattr__(self, "_transmit", 1 - alpha)
+
+    def blend_into(self, frame: np.ndarray) -> None:
+        """Composite the image over ``frame`` (H x W x 3 uint8, written in place)."""
+        x, y, (w, h) = self.image.x, self.image.y, self.image.size
+        region = frame[y : y + h, x : x + w]
+        h, w = region.shape[:2]  # clipped at the frame's edge
+        mixed = self._premultiplied[:h, :w] + region * self._transmit[:h, :w]
+        region[...] = (mixed + 0.5).astype(np.uint8)
+
+
+class CaptionLayer:
+    """Every cue drawn once, looked up by time."""
+
+    def __init__(
+        self, cues: Sequence[Cue], style: CaptionStyle, *, shaping: str = "auto", drawer: CueDrawer | None = None
+    ) -> None:
+        self.drawer = drawer or CueDrawer(style, shaping)
+        self.shaping = self.drawer.shaping
+        self.shown: list[ShownImage] = []
+        for cue in sorted((c for c in cues if c.end > c.start and c.lines), key=lambda c: c.start):
+            image = self.drawer.draw(cue)
+            if image is not None:
+                self.shown.append(ShownImage(cue.start, cue.end, image))
+        self._starts = np.array([s.start for s in self.shown])
+
+    def at(self, t: float) -> list[ShownImage]:
+        """The images on screen at time ``t``, in cue order."""
+        last = int(np.searchsorted(self._starts, t, side="right"))
+        return [s for s in self.shown[:last] if s.end > t]
+
+    def apply(self, frame: np.ndarray, t: float) -> np.ndarray:
+        shown = self.at(t)
+        if not shown:
+            return frame
+        frame = np.array(frame, dtype=np.uint8, copy=True)  # the reader's buffer may be reused
+        for s in shown:
+            s.blend_into(frame)
+        return frame
+
+    def over(self, clip):
+        """``clip`` with the captions blended into its frames (a moviepy clip)."""
+        return clip.transform(lambda get_frame, t: self.apply(get_frame(t), t), apply_to=[])
+
+    def image_clips(self) -> list:
+        """One moviepy ``ImageClip`` per cue, positioned and timed, for a ``CompositeVideoClip``."""
+        from moviepy import ImageClip
+
+        return [
+            ImageClip(s.image.rgba, transparent=True)
+            .with_start(s.start)
+            .with_duration(s.end - s.start)
+            .with_position((s.image.x, s.image.y))
+            for s in self.shown
+        ]
+
+
+def encode_command(
+    info: MediaInfo, size: tuple[int, int], fps, output: Path, container: str, encoder: EncoderSettings
+) -> list[str]:
+    """ffmpeg reading RGB frames on stdin and copying the input's first audio stream."""
+    import ffmpeg
+
+    width, height = size
+    frames = ffmpeg.input("pipe:0", f="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=str(fps))
+    video = frames["v"]
+    if width % 2 or height % 2:
+        video = video.filter("pad", "ceil(iw/2)*2", "ceil(ih/2)*2")  # 4:2:0 needs even sizes
+    streams = [video]
+    out_args = dict(encoder.args())
+    if info.has_audio:
+        source = ffmpeg.input(f"file:{info.path.resolve()}")
+        streams.append(source["a:0"])
+        copyable = _COPYABLE_AUDIO[container]
+        out_args["c:a"] = "copy" if copyable is None or info.audio_codec in copyable else "aac"
+        if out_args["c:a"] == "aac":
+            out_args["b:a"] = "192k"
+        out_args["map_metadata"] = 1
+    out_args["f"] = container
+    if container in ("mp4", "mov"):
+        out_args["movflags"] = "+faststart"
+    node = ffmpeg.output(*streams, f"file:{output.resolve()}", **out_args)
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", *node.get_args(), "-y"]
+
+
+def write_clip(
+    clip,
+    info: MediaInfo,
+    output: Path,
+    *,
+    encoder: EncoderSettings = EncoderSettings(),
+    progress: Callable[[float], None] | None = None,
+) -> None:
+    """Encode a moviepy clip's frames to ``output`` with the audio of ``info.path`` copied."""
+    container = container_for(output)
+    # The input's exact rate (30000/1001 stays that) when the clip keeps it.
+    rate = info.fps if info.fps and (not clip.fps or abs(float(info.fps) - clip.fps) < 1e-3) else clip.fps
+    fps = float(rate)
+    command = encode_command(info, tuple(clip.size), rate, output, container, encoder)
+    command.remove("-nostdin")  # the frames come on stdin
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
+        try:
+            try:
+                for k, frame in enumerate(clip.iter_frames(fps=fps, dtype="uint8")):
+                    proc.stdin.write(np.ascontiguousarray(frame[..., :3]).data)
+                    if progress and k % 15 == 0:
+                        progress(min(info.duration, k / fps))
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass  # ffmpeg stopped; its own error is reported below
+            code = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        if code != 0:
+            errors.seek(0)
+            lines = [line for line in errors.read().decode("utf-8", "replace").splitlines() if line.strip()]
+            raise CaptionerError(f"ffmpeg failed: {lines[-1] if lines else f'exit code {code}'}")
+    if progress:
+        progress(info.duration)
+
+
+def open_video(path: Path):
+    """A moviepy ``VideoFileClip`` without its audio (captioner copies the audio stream itself)."""
+    require_moviepy()
+    from moviepy import VideoFileClip
+
+    try:
+        return VideoFileClip(str(path), audio=False)
+    except (OSError, IOError, KeyError, ValueError) as exc:
+        raise CaptionerError(f"{path}: moviepy cannot read the video ({str(exc).splitlines()[0]})") from None
+
+
+def burn_cues_pillow(
+    info: MediaInfo,
+    cues: Sequence[Cue],
+    style: CaptionStyle,
+    output: Path,
+    *,
+    encoder: EncoderSettings = EncoderSettings(),
+    progress: Callable[[float], None] | None = None,
+    shaping: str = "auto",
+    drawer: CueDrawer | None = None,
+) -> None:
+    """Burn cues into ``info.path`` with Pillow + moviepy; ``output`` is a temporary name.
+
+    ``drawer`` replaces the :class:`~captioner.draw.CueDrawer` made from ``style`` and ``shaping``.
+    """
+    container_for(output)
+    layer = CaptionLayer(cues, style, shaping=shaping, drawer=drawer)
+    video = open_video(info.path)
+    try:
+        if tuple(video.size) != (info.display_width, info.display_height):
+            raise CaptionerError(
+                f"{info.path}: moviepy reads the video as {video.size[0]}x{video.size[1]}, but it displays as "
+                f"{info.display_width}x{info.display_height}; use --renderer libass"
+            )
+        write_clip(layer.over(video), info, output, encoder=encoder, progress=progress)
+    finally:
+        video.close()
