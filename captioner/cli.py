@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "to veryslow (smallest files); picture quality is set by --crf")
         p.add_argument("--crf", type=int, default=20, choices=range(0, 52), metavar="N",
                        help="H.264 quality, lower is better (default: 20)")
+        p.add_argument("--renderer", default="libass", choices=("libass", "pillow"),
+                       help="libass (default: ffmpeg + libass, fastest) or pillow (Pillow + moviepy, "
+                       "needs pip install 'captioner[moviepy]')")
 
     def add_recognition(p: argparse.ArgumentParser) -> None:
         p.add_argument("--lang", default="ar", help="spoken language code, or 'auto' to detect (default: ar)")
@@ -145,7 +148,7 @@ def cmd_caption(args) -> int:
     from .pipeline import caption
 
     result = caption(args.input, args.output, lang=args.lang, model=args.model, preset=args.preset, cps=args.cps,
-                     force=args.force, encoder=_encoder(args), progress=_progress(args))
+                     force=args.force, renderer=args.renderer, encoder=_encoder(args), progress=_progress(args))
     low = result.transcript.low_confidence(LOW_CONFIDENCE)
     _info(f"wrote {result.video}")
     _info("sidecars: " + ", ".join(str(p) for p in result.sidecars.values()))
@@ -192,8 +195,8 @@ def cmd_transcribe(args) -> int:
 def cmd_burn(args) -> int:
     from .pipeline import burn
 
-    output = burn(args.input, args.subs, args.output, preset=args.preset, force=args.force, encoder=_encoder(args),
-                  progress=_progress(args))
+    output = burn(args.input, args.subs, args.output, preset=args.preset, force=args.force, renderer=args.renderer,
+                  encoder=_encoder(args), progress=_progress(args))
     _info(f"wrote {output}")
     return EXIT_OK
 

@@ -11,6 +11,7 @@ pass: no second encode, no temporary video.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
@@ -22,7 +23,7 @@ import numpy as np
 from .burn import _COPYABLE_AUDIO, EncoderSettings, container_for, ffmpeg_exe
 from .cues import Cue
 from .draw import EXTRA, CueDrawer, CueImage
-from .errors import CaptionerError
+from .errors import CaptionerError, InputError
 from .media import MediaInfo
 from .style import CaptionStyle
 
@@ -105,6 +106,30 @@ class CaptionLayer:
         ]
 
 
+def bt709_tags(path: Path) -> dict[str, str]:
+    """The BT.709 colour tags of a video's first stream, empty when it is not tagged BT.709.
+
+    moviepy's frames are RGB decoded with the input's matrix; turning them back
+    into YUV with ffmpeg's default (BT.601) and no tag would shift the colours
+    of an HD video that players decode as BT.709.
+    """
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            cc = container.streams.video[0].codec_context
+            if cc.colorspace != 1:  # AVCOL_SPC_BT709
+                return {}
+            tags = {"colorspace": "bt709"}
+            if cc.color_primaries == 1:
+                tags["color_primaries"] = "bt709"
+            if cc.color_trc == 1:
+                tags["color_trc"] = "bt709"
+            return tags
+    except (av.error.FFmpegError, IndexError, AttributeError):
+        return {}
+
+
 def encode_command(
     info: MediaInfo, size: tuple[int, int], fps, output: Path, container: str, encoder: EncoderSettings
 ) -> list[str]:
@@ -114,10 +139,13 @@ def encode_command(
     width, height = size
     frames = ffmpeg.input("pipe:0", f="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=str(fps))
     video = frames["v"]
+    colour = bt709_tags(info.path)
+    if colour:
+        video = video.filter("scale", out_color_matrix="bt709", out_range="tv")
     if width % 2 or height % 2:
         video = video.filter("pad", "ceil(iw/2)*2", "ceil(ih/2)*2")  # 4:2:0 needs even sizes
     streams = [video]
-    out_args = dict(encoder.args())
+    out_args = {**encoder.args(), **colour}
     if info.has_audio:
         source = ffmpeg.input(f"file:{info.path.resolve()}")
         streams.append(source["a:0"])
@@ -172,13 +200,23 @@ def write_clip(
         progress(info.duration)
 
 
-def open_video(path: Path):
-    """A moviepy ``VideoFileClip`` without its audio (captioner copies the audio stream itself)."""
+def open_video(path: str | os.PathLike, *, audio: bool = False, info: MediaInfo | None = None):
+    """A moviepy ``VideoFileClip``; without its audio by default (the burn copies the audio stream itself).
+
+    ffmpeg turns a phone video upright as it decodes, but moviepy misses the
+    display matrix some ffmpeg builds print and would read the upright frames
+    at the stored size; the displayed size is then given explicitly.
+    """
     require_moviepy()
     from moviepy import VideoFileClip
 
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such file")
+    upright = None
+    if info is not None and info.rotation % 180:
+        upright = (info.display_width, info.display_height)
     try:
-        return VideoFileClip(str(path), audio=False)
+        return VideoFileClip(str(path), audio=audio, target_resolution=upright)
     except (OSError, IOError, KeyError, ValueError) as exc:
         raise CaptionerError(f"{path}: moviepy cannot read the video ({str(exc).splitlines()[0]})") from None
 
@@ -200,7 +238,7 @@ def burn_cues_pillow(
     """
     container_for(output)
     layer = CaptionLayer(cues, style, shaping=shaping, drawer=drawer)
-    video = open_video(info.path)
+    video = open_video(info.path, info=info)
     try:
         if tuple(video.size) != (info.display_width, info.display_height):
             raise CaptionerError(
