@@ -12,9 +12,11 @@ pass: no second encode, no temporary video.
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,19 +47,25 @@ class ShownImage:
     image: CueImage
 
     def __post_init__(self) -> None:
-        rgba = self.image.rgba
-        alpha = rgba[..., 3:4].astype(np.float32) / 255
-        # Precomputed once: frame = premultiplied + frame * (1 - alpha).
-        object.__setattr__(self, "_premultiplied", rgba[..., :3].astype(np.float32) * alpha)
-        object.__setattr__(self, "_transmit", 1 - alpha)
+        rgba = self.image.rgba.astype(np.uint16)
+        alpha = rgba[..., 3:4]
+        # In 8-bit integers, precomputed once: out = (rgb*a + 127 + frame*(255-a)) // 255,
+        # which stays under 2**16 and rounds to nearest.
+        object.__setattr__(self, "_premultiplied", rgba[..., :3] * alpha + 127)
+        object.__setattr__(self, "_transmit", 255 - alpha)
 
-    def blend_into(self, frame: np.ndarray) -> None:
-        """Composite the image over ``frame`` (H x W x 3 uint8, written in place)."""
-        x, y, (w, h) = self.image.x, self.image.y, self.image.size
-        region = frame[y : y + h, x : x + w]
-        h, w = region.shape[:2]  # clipped at the frame's edge
-        mixed = self._premultiplied[:h, :w] + region * self._transmit[:h, :w]
-        region[...] = (mixed + 0.5).astype(np.uint8)
+    @property
+    def rows(self) -> tuple[int, int]:
+        return self.image.y, self.image.y + self.image.size[1]
+
+    def blend_into(self, frame: np.ndarray, first_row: int = 0) -> None:
+        """Composite the image over ``frame`` (rows from ``first_row`` of an H x W x 3 uint8 frame), in place."""
+        x, y, (w, h) = self.image.x, self.image.y - first_row, self.image.size
+        region = frame[max(y, 0) : y + h, x : x + w]
+        skip = max(-y, 0)
+        h, w = region.shape[:2]  # clipped at the edges
+        mixed = self._premultiplied[skip : skip + h, :w] + region * self._transmit[skip : skip + h, :w]
+        region[...] = mixed // 255
 
 
 class CaptionLayer:
@@ -80,18 +88,26 @@ class CaptionLayer:
         last = int(np.searchsorted(self._starts, t, side="right"))
         return [s for s in self.shown[:last] if s.end > t]
 
-    def apply(self, frame: np.ndarray, t: float) -> np.ndarray:
+    def frame_parts(self, frame: np.ndarray, t: float) -> list[np.ndarray]:
+        """The frame at ``t`` with its captions, as row bands to write one after the other.
+
+        Only the rows the captions cover are copied and blended (the reader's
+        frame is read-only, and copying all of it costs more than the blend).
+        """
         shown = self.at(t)
         if not shown:
-            return frame
-        frame = np.array(frame, dtype=np.uint8, copy=True)  # the reader's buffer may be reused
+            return [frame]
+        top = max(0, min(s.rows[0] for s in shown))
+        bottom = min(frame.shape[0], max(s.rows[1] for s in shown))
+        band = np.array(frame[top:bottom], dtype=np.uint8, copy=True)
         for s in shown:
-            s.blend_into(frame)
-        return frame
+            s.blend_into(band, top)
+        return [frame[:top], band, frame[bottom:]]
 
-    def over(self, clip):
-        """``clip`` with the captions blended into its frames (a moviepy clip)."""
-        return clip.transform(lambda get_frame, t: self.apply(get_frame(t), t), apply_to=[])
+    def apply(self, frame: np.ndarray, t: float) -> np.ndarray:
+        """The frame at ``t`` with its captions, as one array."""
+        parts = self.frame_parts(frame, t)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def image_clips(self) -> list:
         """One moviepy ``ImageClip`` per cue, positioned and timed, for a ``CompositeVideoClip``."""
@@ -161,15 +177,61 @@ def encode_command(
     return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", *node.get_args(), "-y"]
 
 
+def _prefetched(items: Iterable, depth: int = 3) -> Iterator:
+    """``items``, produced by a thread up to ``depth`` ahead.
+
+    moviepy reads each frame from ffmpeg through a pipe that holds a fraction
+    of a frame, so without this ffmpeg decodes only while Python waits for it;
+    pipe reads and writes release the GIL, so decoding, blending and encoding
+    overlap.
+    """
+    done, stop = object(), threading.Event()
+    slots: queue.Queue = queue.Queue(depth)
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    thread = threading.Thread(target=produce, name="captioner-frames", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def write_clip(
     clip,
     info: MediaInfo,
     output: Path,
     *,
+    layer: CaptionLayer | None = None,
     encoder: EncoderSettings = EncoderSettings(),
     progress: Callable[[float], None] | None = None,
 ) -> None:
-    """Encode a moviepy clip's frames to ``output`` with the audio of ``info.path`` copied."""
+    """Encode a moviepy clip's frames, with ``layer``'s captions blended in, to ``output``,
+    with the audio of ``info.path`` copied."""
     container = container_for(output)
     # The input's exact rate (30000/1001 stays that) when the clip keeps it.
     rate = info.fps if info.fps and (not clip.fps or abs(float(info.fps) - clip.fps) < 1e-3) else clip.fps
@@ -180,8 +242,11 @@ def write_clip(
         proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
         try:
             try:
-                for k, frame in enumerate(clip.iter_frames(fps=fps, dtype="uint8")):
-                    proc.stdin.write(np.ascontiguousarray(frame[..., :3]).data)
+                frames = _prefetched(clip.iter_frames(fps=fps, dtype="uint8", with_times=True))
+                for k, (t, frame) in enumerate(frames):
+                    frame = frame[..., :3]  # a clip with a mask gives RGBA
+                    for part in layer.frame_parts(frame, t) if layer else [frame]:
+                        proc.stdin.write(np.ascontiguousarray(part).data)
                     if progress and k % 15 == 0:
                         progress(min(info.duration, k / fps))
                 proc.stdin.close()
@@ -245,6 +310,6 @@ def burn_cues_pillow(
                 f"{info.path}: moviepy reads the video as {video.size[0]}x{video.size[1]}, but it displays as "
                 f"{info.display_width}x{info.display_height}; use --renderer libass"
             )
-        write_clip(layer.over(video), info, output, encoder=encoder, progress=progress)
+        write_clip(video, info, output, layer=layer, encoder=encoder, progress=progress)
     finally:
         video.close()

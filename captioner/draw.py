@@ -25,7 +25,6 @@ opacity match the preset exactly.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -177,6 +176,3 @@ class CueDrawer:
         )
         rgba = np.dstack([np.clip(rgb + 0.5, 0, 255), np.clip(alpha * 255 + 0.5, 0, 255)]).astype(np.uint8)
         return CueImage(rgba, left, top)
-
-    def draw_all(self, cues: Sequence[Cue]) -> list[CueImage | None]:
-        return [self.draw(cue) for cue in cues]

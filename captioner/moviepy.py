@@ -58,8 +58,8 @@ def caption_layer(
     preset: str | Preset = "tiktok",
     shaping: str = "auto",
 ) -> CaptionLayer:
-    """Every cue drawn for a frame of ``size``: ``.image_clips()`` gives moviepy ``ImageClip``s,
-    ``.over(clip)`` blends them into a clip's frames."""
+    """Every cue drawn for a frame of ``size``: ``.image_clips()`` gives one moviepy ``ImageClip``
+    per cue; ``.apply(frame, t)`` blends the captions into one RGB frame."""
     style = CaptionStyle.for_frame(_preset(preset), *size)
     return CaptionLayer(cues, style, shaping=shaping)
 
