@@ -268,3 +268,24 @@ def test_caption_with_the_pillow_renderer_and_a_transcribing_caption_clip(tmp_pa
     assert audio_packets(result.video) == audio_packets(source)
     composite = caption_clip(str(source), recognizer=recognizer)
     assert len(composite.clips) == 1 + len(result.cues)  # the same cues, drawn as ImageClips
+
+
+def test_frame_prefetch_passes_errors_on_and_stops_when_abandoned():
+    import threading
+
+    from captioner.composite import _prefetched
+
+    def frames():
+        yield 1
+        yield 2
+        raise OSError("decoder died")
+
+    got = []
+    with pytest.raises(OSError, match="decoder died"):
+        for item in _prefetched(frames()):
+            got.append(item)
+    assert got == [1, 2]
+    endless = _prefetched(iter(range(10**9)), depth=2)
+    assert next(endless) == 0
+    endless.close()  # the consumer stops early (ffmpeg failed): the producer thread ends too
+    assert not any(t.name == "captioner-frames" for t in threading.enumerate())
