@@ -159,17 +159,35 @@ def _check_highlight(highlight: str) -> bool:
 
 
 def _fit_lines(cues: Sequence[Cue], style: CaptionStyle, fps: float) -> list[Cue]:
-    """Re-break the lines of cues that no longer fit a narrowed band (speaker lines are kept)."""
+    """Re-cut cues whose lines no longer fit a band narrowed for the interpreter.
+
+    A cue is re-broken within its lines when it can be; when its words need more
+    lines than the preset allows, it is cut into several cues over its own time
+    span (words timed by the cue's word timestamps, else by reading length).
+    Cues with speaker dashes keep their lines: one speaker per line.
+    """
+    from .track import word_starts
+
     measure = style.measurer().width
     segmenter = Segmenter(caption_rules(style, fps), measure)
-    fitted = []
+    fitted: list[Cue] = []
     for cue in cues:
         speakers = sum(line.startswith("- ") for line in cue.lines) > 1
         if speakers or all(measure(line) <= style.max_line_width + 0.5 for line in cue.lines):
             fitted.append(cue)
             continue
-        words = [Word(w, cue.start, cue.end) for w in cue.text.split(" ") if w]
-        fitted.append(replace(cue, lines=segmenter.layout(words).lines))
+        texts = [w for w in cue.text.split(" ") if w]
+        starts = word_starts(cue)
+        ends = starts[1:] + [cue.end]
+        words = [Word(t, a, b) for t, a, b in zip(texts, starts, ends)]
+        layout = segmenter.layout(words)
+        if layout.violations == 0:
+            fitted.append(replace(cue, lines=layout.lines, words=tuple(words)))
+            continue
+        parts = segmenter.segment(words, media_end=cue.end)
+        for k, part in enumerate(parts):
+            end = cue.end if k == len(parts) - 1 else min(part.end, parts[k + 1].start)
+            fitted.append(replace(part, start=max(part.start, cue.start), end=end))
     return fitted
 
 

@@ -103,6 +103,7 @@ def burn_script(
     boxes: bool = True,
     times: Sequence[tuple[float, float]] | None = None,
     inked: Sequence[Sequence[bool] | None] | None = None,
+    region: tuple[int, int, int, int] | None = None,
 ) -> pysubs2.SSAFile:
     """The ASS script of the burned captions: positioned lines over per-line boxes.
 
@@ -110,10 +111,16 @@ def burn_script(
     ``times`` replaces the cues' own in- and out-times; ``inked`` gives, per cue,
     which of its words (``cue_words`` order) leave ink: the others are laid out
     but fully transparent, which is how the caption track finds the pixels of
-    the word being spoken.
+    the word being spoken.  ``region`` (left, top, width, height) makes the
+    script's canvas that part of the frame only, so libass draws no more pixels
+    than the captions cover.
     """
     subs = pysubs2.SSAFile()
     style.apply_to(subs)
+    dx, dy = 0, 0
+    if region is not None:
+        dx, dy = region[0], region[1]
+        subs.info["PlayResX"], subs.info["PlayResY"] = str(region[2]), str(region[3])
     caption = subs.styles[STYLE_NAME]
     caption.borderstyle, caption.outline, caption.shadow = 1, 0, 0
     caption.marginl = caption.marginr = caption.marginv = 0
@@ -126,7 +133,10 @@ def burn_script(
         start, end = int(round(start_s * 1000)), int(round(end_s * 1000))
         line_boxes = layout_cue(cue, style, m)
         if boxes:
-            shape = " ".join(f"m {l} {t} l {r} {t} {r} {b} {l} {b}" for l, t, r, b in (lb.box for lb in line_boxes))
+            shape = " ".join(
+                f"m {l - dx} {t - dy} l {r - dx} {t - dy} {r - dx} {b - dy} {l - dx} {b - dy}"
+                for l, t, r, b in (lb.box for lb in line_boxes)
+            )
             subs.append(
                 pysubs2.SSAEvent(
                     start=start,
@@ -149,7 +159,7 @@ def burn_script(
                     end=end,
                     layer=1,
                     style=STYLE_NAME,
-                    text=f"{{\\an2\\q2\\pos({lb.x:.1f},{lb.baseline + descent:.1f})}}{rtl_mark(lb.text, rtl)}{text}",
+                    text=f"{{\\an2\\q2\\pos({lb.x - dx:.1f},{lb.baseline + descent - dy:.1f})}}{rtl_mark(lb.text, rtl)}{text}",
                 )
             )
     return subs

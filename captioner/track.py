@@ -59,7 +59,7 @@ def write_png(path: Path, rgba: np.ndarray) -> None:
 
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
     path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw.tobytes(), 3)) + chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw.tobytes(), 1)) + chunk(b"IEND", b"")
     )
 
 
@@ -144,18 +144,19 @@ def render_track(
     for shot in shots:
         n = len(cue_words(cues[shot.cue]))
         frame_cues.append(cues[shot.cue])
-        inked.append([True] * n if shot.active is not None else None)
+        inked.append([True] * n if highlight else None)
         if shot.active is not None:
             frame_cues.append(cues[shot.cue])
             inked.append([i == shot.active for i in range(n)])
     frames = len(frame_cues)
-    script = burn_script(frame_cues, style, boxes=False, times=[(k, k + 1) for k in range(frames)], inked=inked)
+    script = burn_script(frame_cues, style, boxes=False, times=[(k, k + 1) for k in range(frames)], inked=inked,
+                         region=(x0, y0, width, height))
     script.info.pop("YCbCr Matrix", None)
     script.save(str(work / "render.ass"), encoding="utf-8")
     command = [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
-        "-f", "lavfi", "-i", f"color=c=black@0:s={g.width}x{g.height}:r=1:d={frames},format=rgba",
-        "-vf", f"ass=filename=render.ass:fontsdir=fonts:shaping=complex:alpha=1,crop={width}:{height}:{x0}:{y0}",
+        "-f", "lavfi", "-i", f"color=c=black@0:s={width}x{height}:r=1:d={frames},format=rgba",
+        "-vf", "ass=filename=render.ass:fontsdir=fonts:shaping=complex:alpha=1",
         "-frames:v", str(frames), "-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1",
     ]
     text_rgb = np.array(_rgb(p.text_colour), dtype=np.float32)
@@ -164,8 +165,21 @@ def render_track(
     frame_bytes = width * height * 4
 
     def coverage(data: bytes) -> np.ndarray:
-        return np.frombuffer(data, dtype=np.uint8).reshape(height, width, 4)[..., 3].astype(np.float32) / 255
+        return np.frombuffer(data, dtype=np.uint8).reshape(height, width, 4)[..., 3].astype(np.float32) * (1 / 255)
 
+    def composite(text: np.ndarray, colour, box_alpha: np.ndarray) -> np.ndarray:
+        # Text over the translucent box ("over" operator, straight alpha).
+        under = box_alpha * (1 - text)
+        alpha = text + under
+        rgb = (text[..., None] * colour + under[..., None] * box_rgb) / np.maximum(alpha, 1e-6)[..., None]
+        out = np.empty(text.shape + (4,), dtype=np.uint8)
+        out[..., :3] = np.clip(rgb + 0.5, 0, 255)
+        out[..., 3] = alpha * 255 + 0.5
+        return out
+
+    # Per cue: its image with no word highlighted (and its coverage and boxes), made once;
+    # a highlighted shot redraws only the pixels of its word.
+    plain: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     written = 0
     with subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdout is not None
@@ -173,23 +187,25 @@ def render_track(
             data = proc.stdout.read(frame_bytes)
             if len(data) != frame_bytes:
                 break
-            text = coverage(data)
-            colour = np.broadcast_to(text_rgb, (height, width, 3))
+            if shot.cue not in plain:
+                text = coverage(data)
+                box_alpha = np.zeros((height, width), dtype=np.float32)
+                for left, top, right, bottom in (lb.box for lb in layouts[shot.cue]):
+                    box_alpha[max(top - y0, 0) : bottom - y0, max(left - x0, 0) : right - x0] = p.box_opacity
+                plain[shot.cue] = (composite(text, text_rgb, box_alpha), text, box_alpha)
+            image, text, box_alpha = plain[shot.cue]
             if shot.active is not None:
                 data = proc.stdout.read(frame_bytes)
                 if len(data) != frame_bytes:
                     break
-                share = (coverage(data) / np.maximum(text, 1e-6)).clip(0, 1)[..., None]
-                colour = text_rgb * (1 - share) + word_rgb * share
-            box_alpha = np.zeros((height, width), dtype=np.float32)
-            for left, top, right, bottom in (lb.box for lb in layouts[shot.cue]):
-                box_alpha[max(top - y0, 0) : bottom - y0, max(left - x0, 0) : right - x0] = p.box_opacity
-            # Text over the translucent box ("over" operator, straight alpha).
-            alpha = text + box_alpha * (1 - text)
-            rgb = (text[..., None] * colour + (box_alpha * (1 - text))[..., None] * box_rgb) / np.maximum(
-                alpha, 1e-6
-            )[..., None]
-            image = np.dstack([np.clip(rgb + 0.5, 0, 255), np.clip(alpha * 255 + 0.5, 0, 255)]).astype(np.uint8)
+                word = coverage(data)
+                ys, xs = np.nonzero(word)
+                if len(ys):
+                    image = image.copy()
+                    rows, cols = slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
+                    share = (word[rows, cols] / np.maximum(text[rows, cols], 1e-6)).clip(0, 1)[..., None]
+                    colour = text_rgb + (word_rgb - text_rgb) * share
+                    image[rows, cols] = composite(text[rows, cols], colour, box_alpha[rows, cols])
             write_png(work / f"shot{k:05d}.png", image)
             written += 1
         stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
