@@ -331,3 +331,39 @@ def test_speaker_dashes_stay_at_the_start_of_arabic_lines(media, tmp_path):
         rows = np.nonzero(white[:, start : run_end + 1].any(axis=1))[0]
         assert rows.max() - rows.min() < 0.25 * style.em, "the right-most mark is a dash"
         assert run
+
+
+def test_caption_command_with_inset_highlight_and_reframe(media, tmp_path):
+    """The whole issue-3 pass from speech: a landscape clip with speech, an interpreter, the spoken word marked."""
+    video = tmp_path / "speech landscape.mp4"
+    sample = Path(__file__).resolve().parents[1] / "samples" / "createforgood-ar.mp4"
+    run_ffmpeg("-i", str(sample), "-f", "lavfi", "-i", "smptebars=s=1280x720:r=30", "-map", "1:v", "-map", "0:a",
+               "-t", "8", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "copy", str(video))
+    r = run_cli("caption", str(video), "--sign", str(media["bars"]), "--sign-border", "--highlight", "word", "-q")
+    assert r.returncode == 0, r.stderr
+    out = video.with_name(f"{video.stem}.captioned.mp4")
+    info = probe(out)
+    assert (info.display_width, info.display_height) == (1080, 1920)
+    doc = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert doc["cues"] and doc["words"]
+    _, inset = inset_for(out, media["bars"], border=True)
+    frame = frame_at(out, 1.0)
+    left, top, right, bottom = inset.rect
+    border = frame[top + 2, left + 40 : right - 40]
+    assert (border > 200).all(), "a white frame around the inset"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--sign-size", "0.1"], "1/6"),
+        (["--sign-key", "green"], "need an interpreter video"),
+        (["--reframe", "stretch"], "invalid choice"),
+        (["--highlight", "letter"], "invalid choice"),
+    ],
+)
+def test_bad_composition_flags_are_usage_errors(media, tmp_path, args, message):
+    extra = ["--sign", str(media["bars"])] if args[0] == "--sign-size" else []
+    r = run_cli("burn", str(media["grey"]), "--subs", str(media["srt"]), "-o", str(tmp_path / "o.mp4"), *extra, *args)
+    assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "o.mp4").exists()
