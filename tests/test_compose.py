@@ -136,6 +136,9 @@ def test_green_key_removes_the_background_without_a_fringe(media, tmp_path):
     # The signer (320x700 of 720x1280 scaled) is kept; the rest shows the clip behind.
     signer = 320 * 700 / (720 * 1280)
     assert 1 - signer - 0.05 < grey < 1 - signer + 0.05
+    # The 5 s interpreter is longer than the 4 s clip: cut at the clip's end.
+    src, dst = probe(media["grey"]), probe(out)
+    assert abs(dst.duration - src.duration) <= src.frame_duration
 
 
 def test_a_large_inset_narrows_the_caption_band_and_ocr_stays_clear_of_it(media, tmp_path):
