@@ -289,3 +289,16 @@ def test_frame_prefetch_passes_errors_on_and_stops_when_abandoned():
     assert next(endless) == 0
     endless.close()  # the consumer stops early (ffmpeg failed): the producer thread ends too
     assert not any(t.name == "captioner-frames" for t in threading.enumerate())
+
+
+def test_what_the_pillow_renderer_does_not_do_is_refused_before_any_work(tmp_path, clip, srt):
+    out = tmp_path / "x.mp4"
+    for extra, named in [(["--highlight", "word"], "--highlight"), (["--reframe", "fill"], "--reframe")]:
+        result = run_cli("burn", str(clip), "--subs", str(srt), "-o", str(out), "--renderer", "pillow", *extra)
+        assert result.returncode == 2, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and named in result.stderr
+        assert "--renderer libass" in result.stderr and not out.exists()
+    interpreter = make_video(tmp_path / "sign.mp4", duration=1.0, size=(360, 640), fps=25, audio=None)
+    with pytest.raises(InputError, match="interpreter inset"):
+        burn(clip, srt, out, renderer="pillow", sign=interpreter)
+    assert not out.exists()
