@@ -86,8 +86,8 @@ def find_videos(folder: Path, exclude: Path | None = None) -> list[Path]:
     for root, dirs, files in os.walk(folder):
         root_path = Path(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (exclude is None or (root_path / d).resolve() != exclude))
-        found += [root_path / f for f in sorted(files) if not f.startswith(".") and Path(f).suffix.lower() in VIDEO_SUFFIXES]
-    return found
+        found += [root_path / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in VIDEO_SUFFIXES]
+    return sorted(found, key=lambda p: p.relative_to(folder).parts)
 
 
 @dataclass
@@ -317,6 +317,16 @@ def remove_partial_outputs(job: Job) -> None:
                 pass
 
 
+def remove_empty_folders(folder: Path, top: Path) -> None:
+    """Remove ``folder`` and its parents up to (not including) ``top`` while they are empty."""
+    while folder != top and top in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
 def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
@@ -329,6 +339,8 @@ def base_result(job: Job) -> dict:
 
 
 def failed_result(job: Job, error: str, seconds: float | None = None) -> dict:
+    # The report has an input column: "/long/path/clip.mp4: empty file" reads better as "empty file".
+    error = error.removeprefix(f"{job.input}: ")
     return {**base_result(job), "error": error, "seconds": None if seconds is None else round(seconds, 2)}
 
 
@@ -372,6 +384,7 @@ class JobRunner:
             log_event(job, "commit")
         else:
             log_event(job, "failed", result["error"])
+            remove_empty_folders(Path(job.output).parent, Path(job.state_dir).parent)
         return result
 
     def _caption(self, job: Job, record: dict | None) -> dict:
@@ -399,9 +412,10 @@ class JobRunner:
             # must not publish as "captioned".  Take it back and say why.
             for path in job.outputs():
                 path.unlink(missing_ok=True)
-            raise InputError(f"{job.name}: no speech was recognised (silent or music only)")
+            raise InputError("no speech was recognised (silent or music only); no captions to burn")
         low = result.transcript.low_confidence(LOW_CONFIDENCE)
-        thumb = self._thumbnail(job, result)
+        at = (result.cues[0].start + result.cues[0].end) / 2
+        thumb = self._thumbnail(job, at)
         return {
             **base_result(job),
             "status": "ok",
@@ -411,13 +425,13 @@ class JobRunner:
             "low_confidence": len(low),
             "violations": len(result.violations),
             "thumbnail": str(thumb) if thumb else None,
+            "thumbnail_at": round(at, 3),
         }
 
-    def _thumbnail(self, job: Job, result) -> Path | None:
-        """A small frame of the burned video, for the contact sheet: the middle of the first caption."""
+    def _thumbnail(self, job: Job, at: float) -> Path | None:
+        """A small frame of the burned video at ``at`` seconds (the middle of the first caption), for the contact sheet."""
         from .burn import ffmpeg_exe
 
-        at = (result.cues[0].start + result.cues[0].end) / 2 if result.cues else 0.0
         target = job.thumb_path
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp.jpg")
@@ -474,6 +488,7 @@ def run_batch(
     from datetime import datetime, timezone
 
     from .engines import LocalEngine
+    from .media import check_input_file
     from .pipeline import _language
     from .progress import BatchProgress
     from .report import write_reports
@@ -503,7 +518,10 @@ def run_batch(
                 file_hashes[path] = file_sha256(path)
         previous = read_record(job)
         try:
+            check_input_file(job.input)  # missing, a folder, unreadable, empty: fails here, no worker needed
             fingerprint(job, previous, file_hashes)
+        except InputError as exc:
+            job.error = job.error or str(exc)
         except OSError as exc:
             job.error = job.error or f"{job.input}: {exc.strerror or exc}"
         if not job.error and not force and is_done(job, previous):
@@ -530,8 +548,16 @@ def run_batch(
         except KeyboardInterrupt:
             interrupted = True
 
-    ordered = [results.get(job.key) or {**base_result(job), "name": job.name, "status": "interrupted",
-                                        "error": "not finished: the batch was interrupted"} for job in jobs]
+    for job in jobs:
+        if job.key not in results:
+            record = read_record(job)
+            if record and record.get("run") == run_id and record.get("status") == "ok":
+                # Committed by its worker just as the batch was interrupted: it is done.
+                results[job.key] = {**record, "name": job.name}
+            else:
+                results[job.key] = {**base_result(job), "name": job.name, "status": "interrupted",
+                                    "error": "not finished: the batch was interrupted"}
+    ordered = [results[job.key] for job in jobs]
     meta = {
         "inputs": str(Path(inputs).resolve()),
         "out_dir": str(out.resolve()),
