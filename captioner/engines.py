@@ -156,6 +156,19 @@ class RayActorRunner(JobRunner):
         return os.getpid()
 
 
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail in seconds on a wrong host:port (``ray.init`` retries an unreachable one for minutes)."""
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or address == "auto":
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise InputError(f"cannot connect to the Ray cluster at {address}: {exc.strerror or exc}") from None
+
+
 class RayEngine:
     """The same jobs on a Ray cluster: one actor per worker, one job per actor at a time.
 
@@ -178,6 +191,7 @@ class RayEngine:
             import ray
         except ImportError:
             raise InputError("the ray engine needs Ray: pip install 'captioner[ray]'") from None
+        _check_reachable(self.address)
         try:
             ray.init(address=self.address, logging_level="ERROR", log_to_driver=False, configure_logging=False)
         except ConnectionError as exc:
