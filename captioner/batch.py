@@ -358,9 +358,13 @@ class JobRunner:
 
     def recognizer(self, model: str):
         if model not in self._recognizers:
-            from .recognize import FasterWhisperRecognizer
+            from .recognize import FasterWhisperRecognizer, _available_cores
 
-            self._recognizers[model] = FasterWhisperRecognizer(model, workers=1, cpu_threads=self.threads)
+            if self.threads >= _available_cores():
+                # The only worker: recognise long audio in parallel chunks, as ``captioner caption`` does.
+                self._recognizers[model] = FasterWhisperRecognizer(model)
+            else:
+                self._recognizers[model] = FasterWhisperRecognizer(model, workers=1, cpu_threads=self.threads)
         return self._recognizers[model]
 
     def run(self, job: Job) -> dict:
