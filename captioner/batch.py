@@ -189,11 +189,14 @@ def plan(inputs: str | os.PathLike, out_dir: str | os.PathLike, caption: dict, *
         by_stem.setdefault(target.with_suffix("").resolve(), []).append(i)
     for stem, members in by_stem.items():
         if len(members) > 1:
+            plain_mp4 = [i for i in members if rows[i].output is None and Path(rows[i].name).suffix == ".mp4"]
             for i in members:
                 row = rows[i]
                 if row.output is not None:
                     others = ", ".join(rows[j].name for j in members if j != i)
                     raise InputError(f"line {row.line}: output {row.output} is also the output of {others}")
+                if plain_mp4 == [i]:
+                    continue  # clip.mp4 keeps its name; clip.mov beside it becomes clip.mov.mp4
                 targets[i] = out / Path(row.name).parent / f"{Path(row.name).name}.mp4"
     seen: dict[Path, str] = {}
     for i, target in targets.items():

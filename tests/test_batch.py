@@ -259,3 +259,33 @@ def test_ctrl_c_leaves_no_partial_output_and_a_rerun_continues(tmp_path, campaig
     assert result.returncode == 0, result.stderr
     statuses = {n: c["status"] for n, c in report(out).items()}
     assert statuses == {"a/intro.mp4": "skipped", "b/intro.mp4": "ok", "d.mp4": "ok"}
+
+
+def test_plan_mirrors_paths_without_collisions(tmp_path):
+    from captioner.batch import plan
+
+    inputs = tmp_path / "in"
+    for name in ("x/clip.mp4", "y/clip.mp4", "z/clip.mp4", "z/clip.mov", "top.MP4", ".hidden/skip.mp4", "notes.txt"):
+        (inputs / name).parent.mkdir(parents=True, exist_ok=True)
+        (inputs / name).write_bytes(b"x")
+    out = inputs / "captioned"  # inside the inputs: its files are never inputs
+    (out / "old").mkdir(parents=True)
+    (out / "old" / "clip.mp4").write_bytes(b"x")
+    jobs = plan(inputs, out, {"lang": "ar"})
+    assert {j.name: os.path.relpath(j.output, out) for j in jobs} == {
+        "top.MP4": "top.mp4",
+        "x/clip.mp4": "x/clip.mp4",
+        "y/clip.mp4": "y/clip.mp4",
+        "z/clip.mov": "z/clip.mov.mp4",  # clip.mov and clip.mp4 would share clip.srt...
+        "z/clip.mp4": "z/clip.mp4",
+    }
+    assert len({j.key for j in jobs}) == len(jobs)
+
+
+def test_manifest_that_names_one_output_twice_is_bad_usage(tmp_path):
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    (tmp_path / "b.mp4").write_bytes(b"x")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,output\na.mp4,same.mp4\nb.mp4,same.mp4\n")
+    result = run_cli("batch", str(manifest), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "is also the output of" in result.stderr, result.stderr
