@@ -412,6 +412,10 @@ class JobRunner:
         Path(job.output).parent.mkdir(parents=True, exist_ok=True)
         # Our own earlier outputs (a changed setting, a deleted sidecar) are replaced; anything else needs --force.
         ours = bool(record and record.get("output") == job.output)
+        if ours or job.force or not any(p.exists() for p in job.outputs()):
+            # Claim the outputs before writing them: if this worker is killed between renaming them into
+            # place and recording the result, a rerun still knows they are this batch's to replace.
+            _write_json_atomic(job.record_path, {**base_result(job), "status": "running", "run": job.run})
         result = caption(info.path, job.output, force=job.force or ours, recognizer=self.recognizer(kwargs.get("model", "base")),
                          **kwargs)
         if not result.cues:
