@@ -289,3 +289,34 @@ def test_manifest_that_names_one_output_twice_is_bad_usage(tmp_path):
     manifest.write_text("path,output\na.mp4,same.mp4\nb.mp4,same.mp4\n")
     result = run_cli("batch", str(manifest), "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "is also the output of" in result.stderr, result.stderr
+
+
+def test_a_worker_that_dies_fails_only_its_clip(tmp_path, campaign):
+    folder, _ = campaign
+    inputs = tmp_path / "in"
+    for name in ("a/intro.mp4", "d.mp4", "e.mp4"):
+        (inputs / name).parent.mkdir(parents=True, exist_ok=True)
+        os.link(folder / name, inputs / name)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "captioner", "batch", str(inputs), "--out", str(out), "--workers", "2",
+                             "-q"], stderr=subprocess.PIPE, text=True)
+    killed = None
+    deadline = time.monotonic() + 120
+    while killed is None and time.monotonic() < deadline and proc.poll() is None:
+        for log in events(out).values():
+            if log and log[0]["event"] == "start":
+                killed = log[0]["pid"]
+                os.kill(killed, signal.SIGKILL)  # as the kernel's OOM killer would
+                break
+        time.sleep(0.05)
+    _, stderr = proc.communicate(timeout=300)
+    assert killed is not None
+    assert proc.returncode == 1, stderr
+    clips = report(out)
+    dead = [n for n, c in clips.items() if c["status"] == "failed"]
+    assert len(dead) == 1 and "the worker process died" in clips[dead[0]]["error"]
+    assert all(c["status"] == "ok" for n, c in clips.items() if n != dead[0])  # a fresh worker took the rest
+    assert not any((out / dead[0]).with_suffix(s).exists() for s in SUFFIXES) and not partial_files(out)
+    result = run_cli("batch", str(inputs), "--out", str(out), "--workers", "2", "-q")
+    assert result.returncode == 0, result.stderr
+    assert {n: c["status"] for n, c in report(out).items()} == {n: "ok" if n == dead[0] else "skipped" for n in clips}
