@@ -390,6 +390,9 @@ class JobRunner:
             _write_json_atomic(job.record_path, result)
             log_event(job, "commit")
         else:
+            claim = read_record(job)
+            if claim and claim.get("run") == job.run:  # this attempt claimed the outputs: say how it ended
+                _write_json_atomic(job.record_path, result)
             log_event(job, "failed", result["error"])
             remove_empty_folders(Path(job.output).parent, Path(job.state_dir).parent)
         return result

@@ -60,10 +60,12 @@ def events(out: Path) -> dict[str, list[dict]]:
 
 
 def commits_by_output(out: Path) -> dict[str, int]:
-    """How many times each output was committed, from the records and the event logs."""
+    """How many times each captioned output was committed, from the records and the event logs."""
     counts = {}
     for record in (out / ".captioner" / "jobs").glob("*.json"):
         data = json.loads(record.read_text())
+        if data["status"] != "ok":
+            continue
         log = record.with_suffix(".log")
         lines = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
         counts[data["output"]] = sum(e["event"] == "commit" for e in lines)
