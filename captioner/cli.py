@@ -59,6 +59,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
 def _probability(text: str) -> float:
     value = _positive_float(text)
     if value > 1:
@@ -66,62 +76,97 @@ def _probability(text: str) -> float:
     return value
 
 
+def add_preset(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--preset",
+        default="tiktok",
+        choices=sorted(PRESETS),
+        help="platform: caption band, safe area, style and rules (default: tiktok, Arabic UI)",
+    )
+    p.add_argument("--style", metavar="FILE.toml",
+                   help="house style: a TOML file overriding any preset field (font, size, colours, "
+                   "box opacity, position, reading speed; see README)")
+
+
+def add_composition(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("sign-language interpreter, reframing and highlighting")
+    g.add_argument("--sign", metavar="VIDEO", help="inset this interpreter video (its audio is never used)")
+    g.add_argument("--sign-position", choices=("auto", "left", "right"), default="auto",
+                   help="side of the inset (default: auto, away from the platform's button rail)")
+    g.add_argument("--sign-size", type=_fraction, metavar="FRACTION",
+                   help="inset area as a share of the frame, 1/6 to 1/2 (default: the preset's, 1/6 = 0.167)")
+    g.add_argument("--sign-offset", type=_seconds, default=0.0, metavar="SECONDS",
+                   help="start the interpreter this many seconds into the clip (negative: skip its start)")
+    g.add_argument("--sign-key", default="none", metavar="none|green|blue|#RRGGBB",
+                   help="remove a chroma-key background (soft edge, spill removed; default: none)")
+    g.add_argument("--sign-border", action="store_true", help="a contrasting frame around the inset (no key)")
+    g.add_argument("--sign-hold", action="store_true",
+                   help="hold the interpreter's last frame if it ends before the clip (default: the inset goes)")
+    g.add_argument("--reframe", choices=("auto", "fit", "fill", "none"), default="auto",
+                   help="landscape/square input: fit (centred over a blurred copy) or fill (centre crop) a "
+                   "1080x1920 frame; default auto: fit unless the input is 9:16")
+    g.add_argument("--highlight", choices=("none", "word"), default="none",
+                   help="mark the word being spoken (default: none)")
+
+
+def add_encoder(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--x264-preset", default="ultrafast", metavar="PRESET", choices=X264_PRESETS,
+                   help="encoder speed/size trade-off: ultrafast (default, fastest, largest files) "
+                   "to veryslow (smallest files); picture quality is set by --crf")
+    p.add_argument("--crf", type=int, default=20, choices=range(0, 52), metavar="N",
+                   help="H.264 quality, lower is better (default: 20)")
+    p.add_argument("--renderer", default="libass", choices=("libass", "pillow"),
+                   help="libass (default: ffmpeg + libass, fastest) or pillow (Pillow + moviepy, "
+                   "needs pip install 'captioner[moviepy]')")
+
+
+def add_recognition(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", default="ar", help="spoken language code, or 'auto' to detect (default: ar)")
+    p.add_argument(
+        "--model",
+        default="base",
+        help="Whisper model: 'base' (embedded, offline), a name such as small or large-v3 "
+        "(downloaded), or a local CTranslate2 model folder",
+    )
+    p.add_argument("--cps", type=_positive_float, help="maximum reading speed in characters per second "
+                   "(default: the preset's, 20 for adults, 17 for children)")
+
+
+def add_caption_options(p: argparse.ArgumentParser) -> None:
+    """The flags that shape a captioned video, shared by ``caption`` and ``batch``.
+
+    Every flag added here must be turned into a :func:`~captioner.pipeline.caption`
+    keyword by :func:`caption_kwargs`; ``batch`` then passes it to every clip and
+    hashes it into the settings fingerprint that decides what a rerun redoes.
+    """
+    add_recognition(p)
+    add_preset(p)
+    add_composition(p)
+    add_encoder(p)
+
+
+def caption_kwargs(args: argparse.Namespace) -> dict:
+    """The :func:`~captioner.pipeline.caption` keywords the caption flags ask for.
+
+    Plain, picklable values only (a batch sends them to worker processes and Ray
+    nodes); per-call things (input, output, force, progress, recognizer) are not here.
+    """
+    from .burn import EncoderSettings
+
+    return {
+        "lang": args.lang,
+        "model": args.model,
+        "cps": args.cps,
+        "encoder": EncoderSettings(preset=args.x264_preset, crf=args.crf),
+        "renderer": args.renderer,
+        **composition_kwargs(args),
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-
-    def add_preset(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--preset",
-            default="tiktok",
-            choices=sorted(PRESETS),
-            help="platform: caption band, safe area, style and rules (default: tiktok, Arabic UI)",
-        )
-        p.add_argument("--style", metavar="FILE.toml",
-                       help="house style: a TOML file overriding any preset field (font, size, colours, "
-                       "box opacity, position, reading speed; see README)")
-
-    def add_composition(p: argparse.ArgumentParser) -> None:
-        g = p.add_argument_group("sign-language interpreter, reframing and highlighting")
-        g.add_argument("--sign", metavar="VIDEO", help="inset this interpreter video (its audio is never used)")
-        g.add_argument("--sign-position", choices=("auto", "left", "right"), default="auto",
-                       help="side of the inset (default: auto, away from the platform's button rail)")
-        g.add_argument("--sign-size", type=_fraction, metavar="FRACTION",
-                       help="inset area as a share of the frame, 1/6 to 1/2 (default: the preset's, 1/6 = 0.167)")
-        g.add_argument("--sign-offset", type=_seconds, default=0.0, metavar="SECONDS",
-                       help="start the interpreter this many seconds into the clip (negative: skip its start)")
-        g.add_argument("--sign-key", default="none", metavar="none|green|blue|#RRGGBB",
-                       help="remove a chroma-key background (soft edge, spill removed; default: none)")
-        g.add_argument("--sign-border", action="store_true", help="a contrasting frame around the inset (no key)")
-        g.add_argument("--sign-hold", action="store_true",
-                       help="hold the interpreter's last frame if it ends before the clip (default: the inset goes)")
-        g.add_argument("--reframe", choices=("auto", "fit", "fill", "none"), default="auto",
-                       help="landscape/square input: fit (centred over a blurred copy) or fill (centre crop) a "
-                       "1080x1920 frame; default auto: fit unless the input is 9:16")
-        g.add_argument("--highlight", choices=("none", "word"), default="none",
-                       help="mark the word being spoken (default: none)")
-
-    def add_encoder(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--x264-preset", default="ultrafast", metavar="PRESET", choices=X264_PRESETS,
-                       help="encoder speed/size trade-off: ultrafast (default, fastest, largest files) "
-                       "to veryslow (smallest files); picture quality is set by --crf")
-        p.add_argument("--crf", type=int, default=20, choices=range(0, 52), metavar="N",
-                       help="H.264 quality, lower is better (default: 20)")
-        p.add_argument("--renderer", default="libass", choices=("libass", "pillow"),
-                       help="libass (default: ffmpeg + libass, fastest) or pillow (Pillow + moviepy, "
-                       "needs pip install 'captioner[moviepy]')")
-
-    def add_recognition(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--lang", default="ar", help="spoken language code, or 'auto' to detect (default: ar)")
-        p.add_argument(
-            "--model",
-            default="base",
-            help="Whisper model: 'base' (embedded, offline), a name such as small or large-v3 "
-            "(downloaded), or a local CTranslate2 model folder",
-        )
-        p.add_argument("--cps", type=_positive_float, help="maximum reading speed in characters per second "
-                       "(default: the preset's, 20 for adults, 17 for children)")
 
     parser = _Parser(
         prog="captioner",
@@ -135,11 +180,29 @@ def build_parser() -> argparse.ArgumentParser:
                        "and write .srt, .vtt, .ass and .json sidecars beside OUTPUT.")
     p.add_argument("input", metavar="INPUT", help="video file")
     p.add_argument("-o", "--output", metavar="OUTPUT", help="output video (default: INPUT stem + .captioned.mp4)")
-    add_recognition(p)
-    add_preset(p)
-    add_composition(p)
-    add_encoder(p)
+    add_caption_options(p)
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+
+    p = sub.add_parser(
+        "batch", parents=[common], help="caption a folder or CSV manifest of clips, resumably, with a report",
+        description="Caption every video under INPUTS (a folder, searched recursively, or a CSV manifest with a "
+        "'path' column and optional 'lang', 'sign' and 'output' columns) into OUT_DIR, mirroring the inputs' "
+        "relative paths. A rerun skips clips already captioned with the same content and settings. Writes "
+        "report.json, report.csv and report.html (a contact sheet) in OUT_DIR. Exit 0 when every clip "
+        "succeeded, 1 when any failed, 2 on bad usage.")
+    p.add_argument("inputs", metavar="INPUTS", help="folder of videos, or a CSV manifest")
+    p.add_argument("--out", required=True, metavar="OUT_DIR", help="output folder (created if missing)")
+    p.add_argument("--workers", type=_positive_int, default=0, metavar="N",
+                   help="clips captioned at once (default: one per core here; one per CPU of the Ray cluster)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: worker processes on this machine (default); ray: actors on a Ray cluster")
+    p.add_argument("--ray-address", default="auto", metavar="ADDR",
+                   help="Ray cluster to use with --engine ray, host:port or 'auto' (default: auto)")
+    p.add_argument("--timeout", type=_positive_float, default=1800.0, metavar="SECONDS",
+                   help="stop a clip that takes longer than this and mark it failed (default: 1800)")
+    add_caption_options(p)
+    p.add_argument("--force", action="store_true",
+                   help="redo every clip, even those already captioned, and overwrite outputs this batch did not make")
 
     p = sub.add_parser("transcribe", parents=[common], help="recognise speech and write captions, no burning",
                        description="Recognise speech and cut captions; the format follows SUBS's extension "
@@ -190,13 +253,18 @@ def _encoder(args):
 
 
 def composition_kwargs(args) -> dict:
-    """The keyword arguments of caption()/burn() that ``add_preset`` and ``add_composition`` flags set."""
+    """The keyword arguments of caption()/burn() that ``add_preset`` and ``add_composition`` flags set.
+
+    ``batch`` takes interpreter videos from its manifest's ``sign`` column too, so
+    there the ``--sign-*`` options stand without ``--sign``.
+    """
     options = {}
-    if args.sign:
+    given = args.sign_size or args.sign_offset or args.sign_key != "none" or args.sign_border or args.sign_hold \
+        or args.sign_position != "auto"
+    if args.sign or (given and args.command == "batch"):
         options = {"position": args.sign_position, "size": args.sign_size, "offset": args.sign_offset,
                    "key": args.sign_key, "border": args.sign_border, "hold": args.sign_hold}
-    elif args.sign_size or args.sign_offset or args.sign_key != "none" or args.sign_border or args.sign_hold \
-            or args.sign_position != "auto":
+    elif given:
         raise InputError("--sign-* options need an interpreter video: --sign VIDEO")
     return {"preset": args.preset, "style": args.style, "sign": args.sign, "sign_options": options or None,
             "reframe": args.reframe, "highlight": args.highlight}
@@ -209,8 +277,7 @@ def _info(message: str) -> None:
 def cmd_caption(args) -> int:
     from .pipeline import caption
 
-    result = caption(args.input, args.output, lang=args.lang, model=args.model, cps=args.cps, force=args.force,
-                     renderer=args.renderer, encoder=_encoder(args), progress=_progress(args), **composition_kwargs(args))
+    result = caption(args.input, args.output, force=args.force, progress=_progress(args), **caption_kwargs(args))
     low = result.transcript.low_confidence(LOW_CONFIDENCE)
     _info(f"wrote {result.video}")
     _info("sidecars: " + ", ".join(str(p) for p in result.sidecars.values()))
@@ -221,6 +288,29 @@ def cmd_caption(args) -> int:
     for violation in result.violations:
         _info(f"note: {violation} (unavoidable: speech too fast or a word too long)")
     return EXIT_OK
+
+
+def cmd_batch(args) -> int:
+    from .batch import run_batch
+    from .engines import LocalEngine, RayEngine
+
+    from .pipeline import resolve_preset
+
+    resolve_preset(args.preset, args.style)  # a bad house style is bad usage, before any clip
+    if args.engine == "ray":
+        engine = RayEngine(args.ray_address, workers=args.workers, timeout=args.timeout)
+    else:
+        engine = LocalEngine(args.workers, timeout=args.timeout)
+    batch = run_batch(args.inputs, args.out, caption_kwargs(args), engine=engine, force=args.force,
+                      show_progress=not args.quiet)
+    counts = ", ".join(f"{batch.count(s)} {s}" for s in ("ok", "skipped", "failed", "interrupted") if batch.count(s))
+    _info(f"{len(batch.results)} clips: {counts}; report: {batch.reports['html']}")
+    for result in batch.failed:
+        _info(f"failed: {result['name']}: {result['error']}")
+    if batch.interrupted:
+        _info("captioner: interrupted; finished clips are kept, a rerun continues with the rest")
+        return 130
+    return EXIT_FAILURE if batch.failed else EXIT_OK
 
 
 def cmd_transcribe(args) -> int:
@@ -293,7 +383,7 @@ def cmd_doctor(args) -> int:
     return EXIT_OK if ok else EXIT_FAILURE
 
 
-COMMANDS = {"caption": cmd_caption, "transcribe": cmd_transcribe, "burn": cmd_burn, "lint": cmd_lint, "doctor": cmd_doctor}
+COMMANDS = {"caption": cmd_caption, "batch": cmd_batch, "transcribe": cmd_transcribe, "burn": cmd_burn, "lint": cmd_lint, "doctor": cmd_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -167,9 +167,7 @@ def resolve_preset(preset: str | Preset = "tiktok", style: str | os.PathLike | N
 def as_sign_options(sign: SignOptions | str | os.PathLike | None, options: dict | None = None) -> SignOptions | None:
     """``sign`` as :class:`SignOptions`: a path gets ``options`` (position, size, offset, key, border, hold)."""
     if sign is None or isinstance(sign, SignOptions):
-        if options and sign is None:
-            raise InputError("interpreter options were given without an interpreter video (--sign)")
-        return sign
+        return sign  # options without a video: nothing to inset (a batch row without a ``sign``)
     try:
         return SignOptions(Path(sign), **(options or {}))
     except TypeError as exc:

@@ -32,7 +32,7 @@ def assert_one_line_error(result, code: int = 2) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("command", ["caption", "transcribe", "burn", "lint", "doctor"])
+@pytest.mark.parametrize("command", ["caption", "batch", "transcribe", "burn", "lint", "doctor"])
 def test_every_command_has_help(command):
     result = run_cli(command, "--help")
     assert result.returncode == 0
