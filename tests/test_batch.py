@@ -11,10 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import ocr
+
 from batchclips import broken_clips, commits_by_output, events, partial_files, speech_clip
-from conftest import run_cli
+from conftest import run_ffmpeg, run_cli
 
 SUFFIXES = (".mp4", ".srt", ".vtt", ".ass", ".json")
 
@@ -174,6 +177,9 @@ def test_changed_input_or_settings_change_the_fingerprint(tmp_path, campaign):
 
 def test_manifest_rows_override_and_fail_alone(tmp_path, campaign):
     folder, _ = campaign
+    interpreter = tmp_path / "interpreter.mp4"
+    run_ffmpeg("-f", "lavfi", "-i", "smptebars=s=360x640:r=25:d=3", "-c:v", "libx264", "-preset", "ultrafast",
+               "-pix_fmt", "yuv420p", str(interpreter))
     manifest = tmp_path / "campaign.csv"
     with open(manifest, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
@@ -181,11 +187,24 @@ def test_manifest_rows_override_and_fail_alone(tmp_path, campaign):
         writer.writerow([str(folder / "d.mp4"), "ar", "", "week1/clip-d.mp4"])
         writer.writerow([str(folder / "e.mp4"), "", str(tmp_path / "interpreter-missing.mp4"), ""])
         writer.writerow([str(tmp_path / "gone.mp4"), "", "", ""])
+        writer.writerow([str(folder / "e.mp4"), "", "interpreter.mp4", "signed/e.mp4"])  # relative to the manifest
     out = tmp_path / "out"
-    result = run_cli("batch", str(manifest), "--out", str(out), "-q")
+    result = run_cli("batch", str(manifest), "--out", str(out), "-q", "--sign-border")
     assert result.returncode == 1, result.stderr
     clips = list(json.loads((out / "report.json").read_text())["clips"])
-    assert [c["status"] for c in clips] == ["ok", "failed", "failed"]
+    assert [c["status"] for c in clips] == ["ok", "failed", "failed", "ok"]
+    # The row's interpreter is inset (with the batch-wide --sign-border): the bars, where the clip has none.
+    from captioner.media import probe
+    from captioner.pipeline import compose
+    from captioner.inset import SignOptions
+    from captioner.presets import get_preset
+
+    signed = out / "signed" / "e.mp4"
+    layout = compose(probe(signed), get_preset("tiktok"), sign=SignOptions(interpreter, border=True))
+    left, top, right, bottom = layout.sign[1].rect
+    frame, original = (np.asarray(ocr.extract_frames(v, [1.0])[0].convert("RGB")).astype(int)
+                       for v in (signed, folder / "e.mp4"))
+    assert np.abs(frame[top:bottom, left:right] - original[top:bottom, left:right]).mean() > 40
     assert clips[0]["output"] == str(out / "week1" / "clip-d.mp4") and (out / "week1" / "clip-d.srt").is_file()
     assert "interpreter-missing.mp4: no such file" in clips[1]["error"] and "sign video" in clips[1]["error"]
     assert "no such file" in clips[2]["error"]
