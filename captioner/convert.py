@@ -27,8 +27,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import struct
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,10 +233,12 @@ def save_checkpoint(checkpoint: dict, target: Path) -> None:
     """``torch.save`` to a temporary file beside ``target``, then rename: never a half-written checkpoint."""
     import torch
 
+    target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        # os.open with 0o666 so that the umask decides the mode, as for any new file.
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as fh:
             torch.save(checkpoint, fh)
             fh.flush()
             os.fsync(fh.fileno())

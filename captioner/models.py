@@ -29,6 +29,8 @@ MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 CACHE_ENV = "CAPTIONER_CACHE"
 _STAMP = "captioner-verified.json"
 OPENAI_CHECKPOINT = "whisper-base-openai.pt"
+# Speech recognisers that run these models (captioner.recognize).
+BACKENDS = ("faster-whisper", "openai-whisper")
 
 
 def cache_root() -> Path:
@@ -204,7 +206,7 @@ def _checkpoint_stamp(checkpoint: Path) -> Path:
     return checkpoint.with_name(checkpoint.name + ".json")
 
 
-def _checkpoint_current(checkpoint: Path) -> bool:
+def checkpoint_current(checkpoint: Path) -> bool:
     """The converted checkpoint exists, is the one its stamp describes, and came from today's embedded model."""
     try:
         recorded = json.loads(_checkpoint_stamp(checkpoint).read_text())
@@ -231,7 +233,7 @@ def convert_embedded_for_openai(target: Path | None = None, *, force: bool = Fal
     require_openai_whisper()
     cached = target is None
     target = openai_checkpoint_path() if cached else Path(target)
-    if cached and not force and _checkpoint_current(target):
+    if cached and not force and checkpoint_current(target):
         return target
     checkpoint = checkpoint_from_ct2(ensure_embedded_model())
     checkpoint["source_sha256"] = MODEL_BIN_SHA256
@@ -248,7 +250,7 @@ def convert_embedded_for_openai(target: Path | None = None, *, force: bool = Fal
 def openai_checkpoint_status() -> str:
     """One line for ``captioner doctor`` and ``captioner models list``."""
     path = openai_checkpoint_path()
-    if _checkpoint_current(path):
+    if checkpoint_current(path):
         return f"converted at {path}"
     if path.exists():
         return f"stale or damaged at {path} (converted again on first use)"

@@ -20,7 +20,7 @@ from .media import MediaInfo, load_audio, probe
 from .outputs import OutputSet
 from .presets import Preset, get_preset
 from .progress import NoProgress, Progress
-from .recognize import Recognizer, make_recognizer
+from .recognize import BACKENDS, Recognizer, make_recognizer
 from .segment import Rules, Segmenter
 from .style import CaptionStyle
 
@@ -44,23 +44,36 @@ def _language(lang: str | None) -> str | None:
     return lang
 
 
+def _backend(backend: str) -> str:
+    """Checked before any slow work, like the language."""
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r} (available: {', '.join(BACKENDS)})")
+    return backend
+
+
 def transcribe(
     media: str | os.PathLike,
     *,
     lang: str | None = "ar",
     model: str = "base",
+    backend: str = "faster-whisper",
     recognizer: Recognizer | None = None,
     progress: Progress | None = None,
     info: MediaInfo | None = None,
 ) -> Transcript:
-    """Recognise the speech of a video or audio file as timed words."""
+    """Recognise the speech of a video or audio file as timed words.
+
+    ``backend`` is ``faster-whisper`` (default) or ``openai-whisper`` (the
+    ``openai`` extra); a ``recognizer`` passed in is used instead of loading one.
+    """
     progress = progress or NoProgress()
     language = _language(lang)
+    _backend(backend)
     info = info or probe(media, require_video=False)
     if not info.has_audio:
         raise InputError(f"{media}: no audio stream, nothing to transcribe")
     audio = load_audio(info.path)
-    recognizer = recognizer or make_recognizer("faster-whisper", model)
+    recognizer = recognizer or make_recognizer(backend, model)
     with progress.task("transcribing", total=round(info.duration, 1)) as update:
         return recognizer.transcribe(audio, language=language, progress=update)
 
@@ -155,6 +168,7 @@ def caption(
     *,
     lang: str | None = "ar",
     model: str = "base",
+    backend: str = "faster-whisper",
     preset: str | Preset = "tiktok",
     cps: float | None = None,
     force: bool = False,
@@ -165,6 +179,7 @@ def caption(
     """Transcribe a video, cut captions, burn them in, and write SRT/VTT/ASS/JSON sidecars."""
     progress = progress or NoProgress()
     _language(lang)
+    _backend(backend)
     info = probe(video)
     target = Path(output) if output else default_output(info.path)
     container_for(target)
@@ -174,7 +189,8 @@ def caption(
         # Claim every output before the slow work, so a clash fails in a second, not after it.
         tmp_video = out.add(target)
         tmp_sidecars = {ext: out.add(path) for ext, path in sidecars.items()}
-        transcript = transcribe(info.path, lang=lang, model=model, recognizer=recognizer, progress=progress, info=info)
+        transcript = transcribe(info.path, lang=lang, model=model, backend=backend, recognizer=recognizer,
+                                progress=progress, info=info)
         style = CaptionStyle.for_frame(preset, info.display_width, info.display_height)
         fps = float(info.fps)
         cues = make_cues(transcript, preset=preset, frame=(info.display_width, info.display_height), fps=fps, cps=cps)

@@ -23,7 +23,7 @@ import numpy as np
 from .cues import Transcript, Word
 from .errors import CaptionerError, InputError
 from .media import SAMPLE_RATE
-from .models import resolve_model
+from .models import BACKENDS, resolve_model
 from .text import APPEND_PUNCTUATION, normalise_line
 
 ProgressCallback = Callable[[float], None]  # seconds of audio done
@@ -411,9 +411,6 @@ class OpenAIWhisperRecognizer(ChunkedRecognizer):
             report(float(times.get_original_time(segment["end"], is_end=True)))
         report(len(piece) / SAMPLE_RATE)
         return words, language, probability
-
-
-BACKENDS = ("faster-whisper", "openai-whisper")
 
 
 def default_workers(model_path: str, cores: int) -> int:
