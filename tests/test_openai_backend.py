@@ -264,3 +264,15 @@ def test_models_convert_writes_atomically_and_refuses_to_overwrite(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base.pt"], "no temporary file left"
     listed = run_cli("models", "list")
     assert listed.returncode == 0 and "openai-whisper" in listed.stdout
+
+
+@pytest.mark.parametrize("command", [["models"], ["models", "convert"], ["models", "list"]])
+def test_models_commands_have_help(command):
+    result = run_cli(*command, "--help")
+    assert result.returncode == 0 and "usage: captioner " + " ".join(command) in result.stdout
+
+
+def test_backend_flag_on_every_recognising_command():
+    for command in ("caption", "transcribe"):
+        result = run_cli(command, "--help")
+        assert "--backend {faster-whisper,openai-whisper}" in result.stdout.replace("\n", " ").replace("  ", " ")
