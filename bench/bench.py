@@ -63,7 +63,7 @@ from pathlib import Path
 
 DEFAULT_DATA = Path(os.environ.get("CAPTIONER_SPEECH_DATA", "/work/shared/data/arabic-speech/msa"))
 README_RAW = {"wer": 0.62, "cer": 0.22, "rtf": 0.19}
-TARGETS = {"burn_ratio": 1.05, "e2e_ratio": 0.5, "peak_mb": 1536.0}
+TARGETS = {"burn_ratio": 1.05, "full_ratio": 1.15, "e2e_ratio": 0.5, "peak_mb": 1536.0}
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -173,6 +173,21 @@ def build_clip(data: Path | None, rows: list[dict], workdir: Path, seconds: floa
     return clip
 
 
+def build_interpreter(workdir: Path, seconds: float) -> Path:
+    """A 720x1280 25 fps "interpreter": a moving pattern in front of a studio green screen."""
+    from captioner.burn import ffmpeg_exe
+
+    clip = workdir / f"interpreter_{int(seconds)}s.mp4"
+    if clip.is_file() and clip.stat().st_size > 0:
+        return clip
+    graph = (f"color=c=0x00B140:s=720x1280:r=25:d={seconds}[bg];testsrc2=s=320x700:r=25:d={seconds}[fg];"
+             "[bg][fg]overlay=x='200+60*sin(t)':y=300")
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", graph,
+                    "-c:v", "libx264", "-preset", "superfast", "-crf", "23", "-pix_fmt", "yuv420p", "-y", str(clip)],
+                   check=True)
+    return clip
+
+
 def synthetic_cues(rows: list[dict], style, duration: float, every: float = 3.0):
     """Two-line Arabic cues back to back for the whole clip, each line fitted to the caption band."""
     from captioner.cues import Cue
@@ -277,12 +292,18 @@ def bench_burn(clip: Path, rows: list[dict], workdir: Path, reps: int) -> dict:
     from captioner.presets import get_preset
     from captioner.style import CaptionStyle
 
+    from captioner.inset import SignOptions
+    from captioner.pipeline import compose
+
     info = probe(clip)
     style = CaptionStyle.for_frame(get_preset("tiktok"), info.display_width, info.display_height)
     cues = synthetic_cues(rows, style, info.duration)
     enc = EncoderSettings()
-    times: dict[str, list[float]] = {"base": [], "burn": []}
-    cpus: dict[str, list[float]] = {"base": [], "burn": []}
+    # Issue 3's full pass: captions with the spoken word highlighted, and a keyed interpreter inset.
+    sign = SignOptions(build_interpreter(workdir, info.duration), key="green")
+    layout = compose(info, get_preset("tiktok"), sign=sign)
+    times: dict[str, list[float]] = {"base": [], "burn": [], "full": []}
+    cpus: dict[str, list[float]] = {"base": [], "burn": [], "full": []}
 
     def plain(out: Path) -> None:
         cmd = build_command(info, out, "mp4", filters=[], encoder=enc)
@@ -291,8 +312,12 @@ def bench_burn(clip: Path, rows: list[dict], workdir: Path, reps: int) -> dict:
     def burned(out: Path) -> None:
         burn_cues(info, cues, style, out, encoder=enc)
 
+    def full(out: Path) -> None:
+        burn_cues(info, cues, layout.style, out, encoder=enc, sign=layout.sign, highlight=True)
+
+    runs = (("base", plain), ("burn", burned), ("full", full))
     for i in range(reps):
-        order = (("base", plain), ("burn", burned)) if i % 2 == 0 else (("burn", burned), ("base", plain))
+        order = runs[i % 3 :] + runs[: i % 3]  # rotate, so no variant always runs first
         for name, fn in order:
             out = workdir / f"{name}_{i}.mp4"
             c0, t0 = children_cpu(), time.perf_counter()
@@ -316,6 +341,10 @@ def bench_burn(clip: Path, rows: list[dict], workdir: Path, reps: int) -> dict:
         "burn_median_s": med["burn"],
         "ratio": med["burn"] / med["base"],
         "cpu_ratio": med_cpu["burn"] / med_cpu["base"],
+        "full_s": times["full"],
+        "full_cpu_s": cpus["full"],
+        "full_ratio": med["full"] / med["base"],
+        "full_cpu_ratio": med_cpu["full"] / med_cpu["base"],
         "base_rtf": med["base"] / info.duration,
     }
 
@@ -507,6 +536,9 @@ def print_report(report: dict) -> None:
          f"{verdict(b['ratio'], TARGETS['burn_ratio'])}: {b['burn_median_s']:.1f} s / {b['base_median_s']:.1f} s, n={b['reps']}"),
         ("2. burn / plain re-encode (ffmpeg CPU)", f"{b['cpu_ratio']:.3f}", f"<= {TARGETS['burn_ratio']}",
          f"{verdict(b['cpu_ratio'], TARGETS['burn_ratio'])}: {statistics.median(b['burn_cpu_s']):.1f} / {statistics.median(b['base_cpu_s']):.1f} cpu-s"),
+        ("2b. burn + keyed inset + highlight / re-encode", f"{b['full_ratio']:.3f}", f"<= {TARGETS['full_ratio']}",
+         f"{verdict(b['full_ratio'], TARGETS['full_ratio'])}: {statistics.median(b['full_s']):.1f} s wall; "
+         f"ffmpeg CPU ratio {b['full_cpu_ratio']:.3f}"),
         ("   plain re-encode alone / clip duration", f"{b['base_rtf']:.3f}", "-", f"encoder {b['encoder']['c:v']} {b['encoder']['preset']} crf {b['encoder']['crf']}"),
     ]
     for i, e in enumerate(report.get("e2e", [])):

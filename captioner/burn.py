@@ -22,7 +22,9 @@ from pathlib import Path
 
 from .cues import Cue
 from .errors import CaptionerError, InputError
+from .inset import Inset, SignOptions, overlay_position, sign_stream
 from .media import MediaInfo
+from .reframe import Frame, reframe_stream
 from .track import CaptionTrack, render_track
 from .style import CaptionStyle
 
@@ -83,18 +85,29 @@ def build_command(
     filters: Sequence[tuple[str, dict]] = (),
     track: CaptionTrack | None = None,
     encoder: EncoderSettings = EncoderSettings(),
+    frame: Frame | None = None,
+    sign: tuple[SignOptions, Inset] | None = None,
 ) -> list[str]:
-    """ffmpeg's argument list for one pass: filter the first video stream (and overlay
-    a caption track on it), copy the first audio."""
+    """ffmpeg's argument list for one pass: reframe the first video stream, overlay the
+    interpreter and the caption track on it, encode it, copy the first audio."""
     import ffmpeg
 
     source = ffmpeg.input(f"file:{info.path.resolve()}")
     video = source["v:0"]
     for name, options in filters:
         video = video.filter(name, **options)
-    if info.display_width % 2 or info.display_height % 2:
+    if frame is not None and frame.mode != "none":
+        video = reframe_stream(video, frame)
+    elif info.display_width % 2 or info.display_height % 2:
         # 4:2:0 H.264 needs even sizes: one black pixel row/column, not a rescale.
         video = video.filter("pad", "ceil(iw/2)*2", "ceil(ih/2)*2")
+    if sign is not None:
+        options, inset = sign
+        x, y = overlay_position(inset)
+        video = ffmpeg.overlay(
+            video, sign_stream(ffmpeg, options, inset), x=x, y=y,
+            eof_action="repeat" if options.hold else "pass", format="yuv420",
+        )
     if track is not None:
         # Relative to ffmpeg's working folder, which holds the track (see burn_cues).
         captions = ffmpeg.input(track.concat.name, f="concat", safe=0)["v"]
@@ -146,14 +159,21 @@ def burn_cues(
     *,
     encoder: EncoderSettings = EncoderSettings(),
     progress: Callable[[float], None] | None = None,
+    frame: Frame | None = None,
+    sign: tuple[SignOptions, Inset] | None = None,
+    highlight: bool = False,
 ) -> None:
-    """Burn cues into ``info.path`` and write the result to ``output`` (a temporary name)."""
+    """Burn cues into ``info.path`` and write the result to ``output`` (a temporary name).
+
+    ``style`` is laid out for the output frame (``frame``, after any reframing),
+    with its caption band already narrowed for the interpreter inset ``sign``.
+    """
     container = container_for(output)
     with tempfile.TemporaryDirectory(prefix="captioner-") as tmp:
         work = Path(tmp)
         (work / "fonts").mkdir()
         # Copied under a plain name: libass reads every font in the folder.
         shutil.copyfile(style.font_path, work / "fonts" / f"caption{style.font_path.suffix}")
-        track = render_track(cues, style, work, ffmpeg_exe())
-        command = build_command(info, output, container, track=track, encoder=encoder)
+        track = render_track(cues, style, work, ffmpeg_exe(), highlight=highlight)
+        command = build_command(info, output, container, track=track, encoder=encoder, frame=frame, sign=sign)
         run_ffmpeg(command, cwd=work, duration=info.duration, progress=progress)

@@ -36,6 +36,30 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    if "/" in text:
+        num, _, den = text.partition("/")
+        try:
+            value = float(num) / float(den)
+        except (ValueError, ZeroDivisionError):
+            raise argparse.ArgumentTypeError(f"not a fraction: {text!r}") from None
+    else:
+        value = _positive_float(text)
+    if not 1 / 6 - 1e-6 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"must be from 1/6 (0.167, the smallest discernible interpreter) to 0.5: {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value != value or abs(value) > 86400:
+        raise argparse.ArgumentTypeError(f"not a usable number of seconds: {text!r}")
+    return value
+
+
 def _probability(text: str) -> float:
     value = _positive_float(text)
     if value > 1:
@@ -53,8 +77,31 @@ def build_parser() -> argparse.ArgumentParser:
             "--preset",
             default="tiktok",
             choices=sorted(PRESETS),
-            help="caption layout and rules (default: tiktok, Arabic UI safe area)",
+            help="platform: caption band, safe area, style and rules (default: tiktok, Arabic UI)",
         )
+        p.add_argument("--style", metavar="FILE.toml",
+                       help="house style: a TOML file overriding any preset field (font, size, colours, "
+                       "box opacity, position, reading speed; see README)")
+
+    def add_composition(p: argparse.ArgumentParser) -> None:
+        g = p.add_argument_group("sign-language interpreter, reframing and highlighting")
+        g.add_argument("--sign", metavar="VIDEO", help="inset this interpreter video (its audio is never used)")
+        g.add_argument("--sign-position", choices=("auto", "left", "right"), default="auto",
+                       help="side of the inset (default: auto, away from the platform's button rail)")
+        g.add_argument("--sign-size", type=_fraction, metavar="FRACTION",
+                       help="inset area as a share of the frame, 1/6 to 1/2 (default: the preset's, 1/6 = 0.167)")
+        g.add_argument("--sign-offset", type=_seconds, default=0.0, metavar="SECONDS",
+                       help="start the interpreter this many seconds into the clip (negative: skip its start)")
+        g.add_argument("--sign-key", default="none", metavar="none|green|blue|#RRGGBB",
+                       help="remove a chroma-key background (soft edge, spill removed; default: none)")
+        g.add_argument("--sign-border", action="store_true", help="a contrasting frame around the inset (no key)")
+        g.add_argument("--sign-hold", action="store_true",
+                       help="hold the interpreter's last frame if it ends before the clip (default: the inset goes)")
+        g.add_argument("--reframe", choices=("auto", "fit", "fill", "none"), default="auto",
+                       help="landscape/square input: fit (centred over a blurred copy) or fill (centre crop) a "
+                       "1080x1920 frame; default auto: fit unless the input is 9:16")
+        g.add_argument("--highlight", choices=("none", "word"), default="none",
+                       help="mark the word being spoken (default: none)")
 
     def add_encoder(p: argparse.ArgumentParser) -> None:
         p.add_argument("--x264-preset", default="ultrafast", metavar="PRESET", choices=X264_PRESETS,
@@ -62,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "to veryslow (smallest files); picture quality is set by --crf")
         p.add_argument("--crf", type=int, default=20, choices=range(0, 52), metavar="N",
                        help="H.264 quality, lower is better (default: 20)")
+        p.add_argument("--renderer", default="libass", choices=("libass", "pillow"),
+                       help="libass (default: ffmpeg + libass, fastest) or pillow (Pillow + moviepy, "
+                       "needs pip install 'captioner[moviepy]')")
 
     def add_recognition(p: argparse.ArgumentParser) -> None:
         p.add_argument("--lang", default="ar", help="spoken language code, or 'auto' to detect (default: ar)")
@@ -91,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUTPUT", help="output video (default: INPUT stem + .captioned.mp4)")
     add_recognition(p)
     add_preset(p)
+    add_composition(p)
     add_encoder(p)
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
 
@@ -111,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subs", required=True, metavar="SUBS", help="subtitle file (.srt, .vtt, .ass, .json)")
     p.add_argument("-o", "--output", metavar="OUTPUT", help="output video (default: INPUT stem + .captioned.mp4)")
     add_preset(p)
+    add_composition(p)
     add_encoder(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
 
@@ -158,6 +210,19 @@ def _encoder(args):
     return EncoderSettings(preset=args.x264_preset, crf=args.crf)
 
 
+def composition_kwargs(args) -> dict:
+    """The keyword arguments of caption()/burn() that ``add_preset`` and ``add_composition`` flags set."""
+    options = {}
+    if args.sign:
+        options = {"position": args.sign_position, "size": args.sign_size, "offset": args.sign_offset,
+                   "key": args.sign_key, "border": args.sign_border, "hold": args.sign_hold}
+    elif args.sign_size or args.sign_offset or args.sign_key != "none" or args.sign_border or args.sign_hold \
+            or args.sign_position != "auto":
+        raise InputError("--sign-* options need an interpreter video: --sign VIDEO")
+    return {"preset": args.preset, "style": args.style, "sign": args.sign, "sign_options": options or None,
+            "reframe": args.reframe, "highlight": args.highlight}
+
+
 def _info(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -165,8 +230,9 @@ def _info(message: str) -> None:
 def cmd_caption(args) -> int:
     from .pipeline import caption
 
-    result = caption(args.input, args.output, lang=args.lang, model=args.model, backend=args.backend,
-                     preset=args.preset, cps=args.cps, force=args.force, encoder=_encoder(args), progress=_progress(args))
+    result = caption(args.input, args.output, lang=args.lang, model=args.model, backend=args.backend, cps=args.cps,
+                     force=args.force, renderer=args.renderer, encoder=_encoder(args), progress=_progress(args),
+                     **composition_kwargs(args))
     low = result.transcript.low_confidence(LOW_CONFIDENCE)
     _info(f"wrote {result.video}")
     _info("sidecars: " + ", ".join(str(p) for p in result.sidecars.values()))
@@ -183,8 +249,7 @@ def cmd_transcribe(args) -> int:
     from .formats import format_for
     from .media import probe
     from .outputs import OutputSet
-    from .pipeline import make_cues, transcribe, write_subtitles
-    from .presets import get_preset
+    from .pipeline import make_cues, resolve_preset, transcribe, write_subtitles
     from .style import CaptionStyle
 
     from .pipeline import _backend, _language
@@ -193,14 +258,15 @@ def cmd_transcribe(args) -> int:
     format_for(target)
     _language(args.lang)
     _backend(args.backend)
+    preset = resolve_preset(args.preset, args.style)
     info = probe(args.input, require_video=False)
     with OutputSet(force=args.force, inputs=[info.path]) as out:
         tmp = out.add(target)
         transcript = transcribe(info.path, lang=args.lang, model=args.model, backend=args.backend,
                                 progress=_progress(args), info=info)
         frame = (info.display_width, info.display_height)
-        cues = make_cues(transcript, preset=args.preset, frame=frame, fps=float(info.fps), cps=args.cps)
-        write_subtitles(tmp, cues, CaptionStyle.for_frame(get_preset(args.preset), *frame), transcript)
+        cues = make_cues(transcript, preset=preset, frame=frame, fps=float(info.fps), cps=args.cps)
+        write_subtitles(tmp, cues, CaptionStyle.for_frame(preset, *frame), transcript)
     low = transcript.low_confidence(args.review_below)
     _info(f"wrote {target}: {len(transcript.words)} words ({transcript.language}), {len(cues)} captions")
     if low:
@@ -215,22 +281,23 @@ def cmd_transcribe(args) -> int:
 def cmd_burn(args) -> int:
     from .pipeline import burn
 
-    output = burn(args.input, args.subs, args.output, preset=args.preset, force=args.force, encoder=_encoder(args),
-                  progress=_progress(args))
+    output = burn(args.input, args.subs, args.output, force=args.force, renderer=args.renderer,
+                  encoder=_encoder(args), progress=_progress(args), **composition_kwargs(args))
     _info(f"wrote {output}")
     return EXIT_OK
 
 
 def cmd_lint(args) -> int:
     from .formats import load_cues
-    from .pipeline import check_cues
+    from .pipeline import check_cues, resolve_preset
 
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
         raise InputError(f"--size must look like 1080x1920, not {args.size!r}") from None
     cues = load_cues(args.subs)
-    violations = check_cues(cues, preset=args.preset, frame=(width, height), fps=args.fps, cps=args.cps)
+    preset = resolve_preset(args.preset, args.style)
+    violations = check_cues(cues, preset=preset, frame=(width, height), fps=args.fps, cps=args.cps)
     for violation in violations:
         print(violation)
     _info(f"{len(cues)} captions, {len(violations)} problems" if violations else f"{len(cues)} captions, no problems")

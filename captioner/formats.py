@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pysubs2
 
-from .cues import Cue, Transcript
+from .cues import Cue, Word, Transcript
 from .errors import InputError
 from .render import ass_escape
 from .style import CaptionStyle
@@ -116,9 +116,14 @@ def load_cues(path: str | os.PathLike) -> list[Cue]:
         try:
             doc = json.loads(text)
             raw = [(float(c["start"]), float(c["end"]), list(c["lines"])) for c in doc["cues"]]
+            words = [
+                Word(str(w["text"]), float(w["start"]), float(w["end"]), float(w.get("probability", 1.0)))
+                for w in doc.get("words", ())
+            ]
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"{p}: not a captioner JSON file ({exc})") from None
     else:
+        words = []
         if fmt == "vtt":
             text = _drop_vtt_cue_identifiers(text)
         try:
@@ -134,7 +139,9 @@ def load_cues(path: str | os.PathLike) -> list[Cue]:
     for start, end, lines in raw:
         lines = tuple(filter(None, (normalise_line(line) for line in lines)))
         if lines and end > start:
-            cues.append(Cue(start, end, lines))
+            # captioner JSON keeps every word's timing: the words spoken during the cue.
+            spoken = tuple(w for w in words if start - 0.05 <= w.start < end)
+            cues.append(Cue(start, end, lines, spoken))
     if not cues:
         raise InputError(f"{p}: no captions found")
     cues.sort(key=lambda c: (c.start, c.end))

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pysubs2
 
+from .errors import InputError
 from .fonts import FontInfo, TextMeasurer, font_info, package_font
 from .presets import Geometry, Preset
 
 STYLE_NAME = "Caption"
+
+
+def preset_font(preset: Preset) -> Path:
+    """The font file a preset or house style names: its ``font_file``, else its package's font."""
+    if not preset.font_file:
+        return package_font(preset.font_package)
+    path = Path(preset.font_file)
+    try:
+        font_info(path)
+    except Exception as exc:  # uharfbuzz raises plain Exceptions on unreadable fonts
+        raise InputError(f"{path}: not a usable font ({exc})") from None
+    return path
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -32,7 +45,11 @@ class CaptionStyle:
 
     @classmethod
     def for_frame(cls, preset: Preset, width: int, height: int) -> "CaptionStyle":
-        return cls(preset, preset.scaled(width, height), font_info(package_font(preset.font_package)))
+        return cls(preset, preset.scaled(width, height), font_info(preset_font(preset)))
+
+    def with_band(self, left: int, right: int) -> "CaptionStyle":
+        """The same style with the caption band narrowed to ``left``..``right`` (frame pixels)."""
+        return replace(self, geometry=replace(self.geometry, left=left, right=right))
 
     @property
     def font_path(self) -> Path:

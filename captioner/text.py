@@ -79,6 +79,7 @@ def normalise_line(line: str) -> str:
     if not text:
         return text
     text = text.replace("...", "…")
+    text = _speaker_dash(text)
     if re.search(_ARABIC_LETTER, text):
         text = re.sub(f"({_ARABIC_LETTER}[\u064b-\u0652]*) ?,(?!\\d)", "\\1" + ARABIC_COMMA, text)
         text = re.sub(f"({_ARABIC_LETTER}[\u064b-\u0652]*) ?;", "\\1" + ARABIC_SEMICOLON, text)
@@ -86,6 +87,24 @@ def normalise_line(line: str) -> str:
         text = text.replace("\u0627\u064b", "\u064b\u0627")
         text = re.sub(" +([" + _NO_SPACE_BEFORE + "])", r"\1", text)
         text = _move_leading_punctuation(text)
+    return text
+
+
+_DASH = "-‐‑‒–—−"
+
+
+def _speaker_dash(text: str) -> str:
+    """A speaker change is marked "- " at the start of the line (caption-standards §5).
+
+    Any dash at the start becomes "- "; on an Arabic line, a dash a visual-order
+    editor left at the end (where it shows on the right) moves to the start.
+    """
+    match = re.match(f"^[{_DASH}]+(?:\\s+|(?=[^\\d\\s]))", text)  # "-5" is a number
+    if match:
+        return "- " + text[match.end():]
+    match = re.search(f"\\s+[{_DASH}]$", text)
+    if match and re.search(_ARABIC_LETTER, text):
+        return "- " + text[: match.start()]
     return text
 
 

@@ -27,7 +27,8 @@ import numpy as np
 
 from .cues import Cue
 from .errors import CaptionerError
-from .render import burn_script, layout_cue
+from .render import burn_script, cue_words, layout_cue
+from .text import reading_length
 from .style import CaptionStyle, _rgb
 
 
@@ -58,12 +59,61 @@ def write_png(path: Path, rgba: np.ndarray) -> None:
 
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
     path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw.tobytes(), 3)) + chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw.tobytes(), 1)) + chunk(b"IEND", b"")
     )
 
 
-def render_track(cues: Sequence[Cue], style: CaptionStyle, work: Path, ffmpeg: str) -> CaptionTrack | None:
-    """Render every cue into ``work`` and return the track, or None when there is nothing to show."""
+@dataclass(frozen=True)
+class Shot:
+    """One caption image on screen: a cue, from ``start`` to ``end``, with word ``active`` highlighted."""
+
+    cue: int
+    start: float
+    end: float
+    active: int | None = None
+
+
+def word_starts(cue: Cue) -> list[float]:
+    """When each word of the cue (``cue_words`` order) is spoken.
+
+    Word timestamps when the cue carries one per word (captioner's own cues, or
+    its JSON); otherwise the cue's time shared out by reading length, which is
+    what a hand-edited SRT allows.
+    """
+    words = cue_words(cue)
+    if cue.words and len(cue.words) == len(words):
+        return [min(max(w.start, cue.start), cue.end) for w in cue.words]
+    lengths = [reading_length(w) + 1 for _, w in words]
+    total, starts, at = sum(lengths), [], 0
+    for n in lengths:
+        starts.append(cue.start + (cue.end - cue.start) * at / total)
+        at += n
+    return starts
+
+
+def shots_for(cues: Sequence[Cue], highlight: bool) -> list[Shot]:
+    if not highlight:
+        return [Shot(k, c.start, c.end) for k, c in enumerate(cues)]
+    shots = []
+    for k, cue in enumerate(cues):
+        starts = word_starts(cue)
+        if not starts:
+            shots.append(Shot(k, cue.start, cue.end))
+            continue
+        if starts[0] > cue.start + 0.02:
+            shots.append(Shot(k, cue.start, starts[0]))
+        for i, begin in enumerate(starts):
+            end = starts[i + 1] if i + 1 < len(starts) else cue.end
+            if end > begin:
+                shots.append(Shot(k, begin, end, i))
+    return shots
+
+
+def render_track(
+    cues: Sequence[Cue], style: CaptionStyle, work: Path, ffmpeg: str, *, highlight: bool = False
+) -> CaptionTrack | None:
+    """Render every cue (every word state of it with ``highlight``) into ``work`` and return
+    the track, or None when there is nothing to show."""
     cues = [c for c in cues if c.end > c.start and c.lines]
     if not cues:
         return None
@@ -87,50 +137,91 @@ def render_track(cues: Sequence[Cue], style: CaptionStyle, work: Path, ffmpeg: s
     y1 = min(g.height - g.height % 2, _even(max(bottoms) + 2, False))
     width, height = x1 - x0, y1 - y0
 
-    # Cue k is shown from second k to k+1 of the render, one frame a second.
-    script = burn_script(cues, style, boxes=False, times=[(k, k + 1) for k in range(len(cues))])
+    # One render frame a second: a shot's image, and with a word highlighted a second
+    # image where only that word leaves ink (the same layout), to find its pixels.
+    shots = shots_for(cues, highlight)
+    frame_cues, inked = [], []
+    for shot in shots:
+        n = len(cue_words(cues[shot.cue]))
+        frame_cues.append(cues[shot.cue])
+        inked.append([True] * n if highlight else None)
+        if shot.active is not None:
+            frame_cues.append(cues[shot.cue])
+            inked.append([i == shot.active for i in range(n)])
+    frames = len(frame_cues)
+    script = burn_script(frame_cues, style, boxes=False, times=[(k, k + 1) for k in range(frames)], inked=inked,
+                         region=(x0, y0, width, height))
     script.info.pop("YCbCr Matrix", None)
     script.save(str(work / "render.ass"), encoding="utf-8")
     command = [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
-        "-f", "lavfi", "-i", f"color=c=black@0:s={g.width}x{g.height}:r=1:d={len(cues)},format=rgba",
-        "-vf", f"ass=filename=render.ass:fontsdir=fonts:shaping=complex:alpha=1,crop={width}:{height}:{x0}:{y0}",
-        "-frames:v", str(len(cues)), "-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1",
+        "-f", "lavfi", "-i", f"color=c=black@0:s={width}x{height}:r=1:d={frames},format=rgba",
+        "-vf", "ass=filename=render.ass:fontsdir=fonts:shaping=complex:alpha=1",
+        "-frames:v", str(frames), "-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1",
     ]
     text_rgb = np.array(_rgb(p.text_colour), dtype=np.float32)
+    word_rgb = np.array(_rgb(p.highlight_colour), dtype=np.float32)
     box_rgb = np.array(_rgb(p.box_colour), dtype=np.float32)
     frame_bytes = width * height * 4
-    entries = ["ffconcat version 1.0"]
+
+    def coverage(data: bytes) -> np.ndarray:
+        return np.frombuffer(data, dtype=np.uint8).reshape(height, width, 4)[..., 3].astype(np.float32) * (1 / 255)
+
+    def composite(text: np.ndarray, colour, box_alpha: np.ndarray) -> np.ndarray:
+        # Text over the translucent box ("over" operator, straight alpha).
+        under = box_alpha * (1 - text)
+        alpha = text + under
+        rgb = (text[..., None] * colour + under[..., None] * box_rgb) / np.maximum(alpha, 1e-6)[..., None]
+        out = np.empty(text.shape + (4,), dtype=np.uint8)
+        out[..., :3] = np.clip(rgb + 0.5, 0, 255)
+        out[..., 3] = alpha * 255 + 0.5
+        return out
+
+    # Per cue: its image with no word highlighted (and its coverage and boxes), made once;
+    # a highlighted shot redraws only the pixels of its word.
+    plain: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    written = 0
     with subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdout is not None
-        for k, (cue, boxes) in enumerate(zip(cues, layouts)):
+        for k, shot in enumerate(shots):
             data = proc.stdout.read(frame_bytes)
             if len(data) != frame_bytes:
                 break
-            coverage = np.frombuffer(data, dtype=np.uint8).reshape(height, width, 4)[..., 3].astype(np.float32) / 255
-            box_alpha = np.zeros((height, width), dtype=np.float32)
-            for left, top, right, bottom in (lb.box for lb in boxes):
-                box_alpha[max(top - y0, 0) : bottom - y0, max(left - x0, 0) : right - x0] = p.box_opacity
-            # White text over the translucent box ("over" operator, straight alpha).
-            alpha = coverage + box_alpha * (1 - coverage)
-            rgb = (coverage[..., None] * text_rgb + (box_alpha * (1 - coverage))[..., None] * box_rgb) / np.maximum(
-                alpha, 1e-6
-            )[..., None]
-            image = np.dstack([np.clip(rgb + 0.5, 0, 255), np.clip(alpha * 255 + 0.5, 0, 255)]).astype(np.uint8)
-            write_png(work / f"cue{k:05d}.png", image)
+            if shot.cue not in plain:
+                text = coverage(data)
+                box_alpha = np.zeros((height, width), dtype=np.float32)
+                for left, top, right, bottom in (lb.box for lb in layouts[shot.cue]):
+                    box_alpha[max(top - y0, 0) : bottom - y0, max(left - x0, 0) : right - x0] = p.box_opacity
+                plain[shot.cue] = (composite(text, text_rgb, box_alpha), text, box_alpha)
+            image, text, box_alpha = plain[shot.cue]
+            if shot.active is not None:
+                data = proc.stdout.read(frame_bytes)
+                if len(data) != frame_bytes:
+                    break
+                word = coverage(data)
+                ys, xs = np.nonzero(word)
+                if len(ys):
+                    image = image.copy()
+                    rows, cols = slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
+                    share = (word[rows, cols] / np.maximum(text[rows, cols], 1e-6)).clip(0, 1)[..., None]
+                    colour = text_rgb + (word_rgb - text_rgb) * share
+                    image[rows, cols] = composite(text[rows, cols], colour, box_alpha[rows, cols])
+            write_png(work / f"shot{k:05d}.png", image)
+            written += 1
         stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-    if proc.returncode != 0 or not (work / f"cue{len(cues) - 1:05d}.png").exists():
+    if proc.returncode != 0 or written != len(shots):
         last = stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
         raise CaptionerError(f"rendering captions failed: {last[0]}")
     write_png(work / "blank.png", np.zeros((height, width, 4), dtype=np.uint8))
 
+    entries = ["ffconcat version 1.0"]
     shown_until = 0.0
-    for k, cue in enumerate(cues):
-        start = max(cue.start, shown_until)
+    for k, shot in enumerate(shots):
+        start = max(shot.start, shown_until)
         if start > shown_until:
             entries += ["file blank.png", f"duration {start - shown_until:.6f}"]
-        entries += [f"file cue{k:05d}.png", f"duration {max(cue.end - start, 0.001):.6f}"]
-        shown_until = max(cue.end, start + 0.001)
+        entries += [f"file shot{k:05d}.png", f"duration {max(shot.end - start, 0.001):.6f}"]
+        shown_until = max(shot.end, start + 0.001)
     # A closing blank; the concat demuxer ignores the duration of the last entry, hence twice.
     entries += ["file blank.png", "duration 1", "file blank.png"]
     concat = work / "captions.ffconcat"

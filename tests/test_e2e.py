@@ -103,7 +103,7 @@ def test_word_error_rate_on_the_shared_set(recognizer):
     for wav, reference, _ in speech_manifest():
         references.append(reference)
         pipeline.append(transcribe(wav, lang="ar", recognizer=recognizer).text)
-        segments, _ = recognizer._model.transcribe(str(wav), language="ar", beam_size=5)
+        segments, _ = recognizer._models[0].transcribe(str(wav), language="ar", beam_size=5)
         raw.append(" ".join(s.text for s in segments))
     wer, cer = wer_cer(references, pipeline)
     raw_wer, raw_cer = wer_cer(references, raw)
