@@ -14,6 +14,7 @@ from pathlib import Path
 from . import __version__
 from .errors import CaptionerError, InputError
 from .presets import PRESETS
+from .models import BACKENDS
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -125,9 +126,12 @@ def add_recognition(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
         default="base",
-        help="Whisper model: 'base' (embedded, offline), a name such as small or large-v3 "
-        "(downloaded), or a local CTranslate2 model folder",
+        help="Whisper model: 'base' (embedded, offline, for either backend), a name such as small or "
+        "large-v3 (downloaded), a local CTranslate2 model folder, or (openai-whisper) a .pt checkpoint",
     )
+    p.add_argument("--backend", default="faster-whisper", choices=BACKENDS,
+                   help="speech recogniser: faster-whisper (default, several times faster on CPU) or "
+                   "openai-whisper (needs pip install 'captioner[openai]'); same words and timings")
     p.add_argument("--cps", type=_positive_float, help="maximum reading speed in characters per second "
                    "(default: the preset's, 20 for adults, 17 for children)")
 
@@ -156,6 +160,7 @@ def caption_kwargs(args: argparse.Namespace) -> dict:
     return {
         "lang": args.lang,
         "model": args.model,
+        "backend": args.backend,
         "cps": args.cps,
         "encoder": EncoderSettings(preset=args.x264_preset, crf=args.crf),
         "renderer": args.renderer,
@@ -233,6 +238,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cps", type=_positive_float, help="maximum characters per second (default: the preset's)")
     p.add_argument("--fps", type=_positive_float, default=30.0, help="frame rate for the 2-frame gap rule (default: 30)")
     p.add_argument("--size", default="1080x1920", metavar="WxH", help="frame size the captions are for (default: 1080x1920)")
+
+    p = sub.add_parser("models", parents=[common], help="list the models here, convert one for openai-whisper",
+                       description="Models captioner can run offline. 'models convert' turns the embedded "
+                       "CTranslate2 base model (or a CTranslate2 model folder) into an openai-whisper checkpoint.")
+    models_sub = p.add_subparsers(dest="models_command", metavar="ACTION", parser_class=_Parser, required=True)
+    models_sub.add_parser("list", parents=[common], help="the embedded model and its openai-whisper conversion",
+                          description="Show the embedded model, its openai-whisper conversion and which backends "
+                          "are installed.")
+    q = models_sub.add_parser("convert", parents=[common], help="write an openai-whisper checkpoint",
+                              description="Convert MODEL ('base', the embedded model, or a CTranslate2 Whisper model "
+                              "folder in float16/float32) into an openai-whisper checkpoint that whisper.load_model() "
+                              "reads. Without -o, 'base' goes to the cache that '--backend openai-whisper --model "
+                              "base' uses.")
+    q.add_argument("model", metavar="MODEL", help="'base' or a CTranslate2 model folder")
+    q.add_argument("--to", default="openai-whisper", choices=["openai-whisper"], help="target format (default: openai-whisper)")
+    q.add_argument("-o", "--output", metavar="PATH", help="checkpoint to write (default for base: the cache)")
+    q.add_argument("--force", action="store_true", help="overwrite PATH / convert the cached copy again")
 
     sub.add_parser("doctor", parents=[common], help="check ffmpeg, libass, the font and the model",
                    description="Check which ffmpeg is used and whether it has libass, the caption font, the embedded "
@@ -320,16 +342,18 @@ def cmd_transcribe(args) -> int:
     from .pipeline import make_cues, resolve_preset, transcribe, write_subtitles
     from .style import CaptionStyle
 
-    from .pipeline import _language
+    from .pipeline import _backend, _language
 
     target = Path(args.output)
     format_for(target)
     _language(args.lang)
+    _backend(args.backend)
     preset = resolve_preset(args.preset, args.style)
     info = probe(args.input, require_video=False)
     with OutputSet(force=args.force, inputs=[info.path]) as out:
         tmp = out.add(target)
-        transcript = transcribe(info.path, lang=args.lang, model=args.model, progress=_progress(args), info=info)
+        transcript = transcribe(info.path, lang=args.lang, model=args.model, backend=args.backend,
+                                progress=_progress(args), info=info)
         frame = (info.display_width, info.display_height)
         cues = make_cues(transcript, preset=preset, frame=frame, fps=float(info.fps), cps=args.cps)
         write_subtitles(tmp, cues, CaptionStyle.for_frame(preset, *frame), transcript)
@@ -370,6 +394,49 @@ def cmd_lint(args) -> int:
     return EXIT_FAILURE if violations else EXIT_OK
 
 
+def cmd_models(args) -> int:
+    from . import models
+
+    if args.models_command == "list":
+        status = models.model_status()
+        ct2 = "ready" if status.assembled and status.checksum_ok else status.detail
+        print(f"base  faster-whisper  {status.path}: {ct2}")
+        try:
+            models.require_openai_whisper()
+            print(f"base  openai-whisper  {models.openai_checkpoint_status()}")
+        except CaptionerError as exc:
+            print(f"base  openai-whisper  not available: {exc}")
+        print("other names (small, large-v3, ...) are downloaded by the backend on first use where there is internet")
+        return EXIT_OK
+
+    from .convert import checkpoint_from_ct2, save_checkpoint
+    from .outputs import OutputSet
+
+    models.require_openai_whisper()
+    if args.output is None:
+        if args.model != models.EMBEDDED_MODEL:
+            raise InputError("give -o PATH for the checkpoint of a model folder (only 'base' has a place in the cache)")
+        if not args.force and models.checkpoint_current(models.openai_checkpoint_path()):
+            _info(f"already converted: {models.openai_checkpoint_path()} (--force converts it again)")
+            return EXIT_OK
+        target = models.convert_embedded_for_openai(force=args.force)
+    else:
+        target = Path(args.output)
+        with OutputSet(force=args.force, inputs=[]) as out:
+            tmp = out.add(target)
+            if args.model == models.EMBEDDED_MODEL:
+                models.convert_embedded_for_openai(tmp)
+            else:
+                folder = Path(args.model).expanduser()
+                if not (folder / "model.bin").is_file():
+                    raise InputError(f"{args.model}: not 'base' nor a folder with a CTranslate2 model.bin")
+                save_checkpoint(checkpoint_from_ct2(folder), tmp)
+    size = target.stat().st_size / 1e6
+    _info(f"wrote {target} ({size:.0f} MB): use it with --backend openai-whisper "
+          f"--model {'base' if args.output is None else target}, or whisper.load_model()")
+    return EXIT_OK
+
+
 def cmd_doctor(args) -> int:
     from .doctor import run_checks
 
@@ -383,7 +450,8 @@ def cmd_doctor(args) -> int:
     return EXIT_OK if ok else EXIT_FAILURE
 
 
-COMMANDS = {"caption": cmd_caption, "batch": cmd_batch, "transcribe": cmd_transcribe, "burn": cmd_burn, "lint": cmd_lint, "doctor": cmd_doctor}
+COMMANDS = {"caption": cmd_caption, "batch": cmd_batch, "transcribe": cmd_transcribe, "burn": cmd_burn, "lint": cmd_lint,
+            "models": cmd_models, "doctor": cmd_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -117,6 +117,26 @@ def check_model() -> Check:
                  f"delete {status.path} and rerun")
 
 
+def check_openai_backend() -> Check:
+    """The optional openai-whisper backend: installed? the embedded model converted for it?
+
+    Optional, so its absence is reported but is not a failure.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .models import openai_checkpoint_status, require_openai_whisper
+
+    try:
+        require_openai_whisper()
+    except CaptionerError:
+        return Check("openai-whisper", True, "not installed (optional backend: pip install 'captioner[openai]')")
+    try:
+        versions = f"openai-whisper {version('openai-whisper')}, torch {version('torch')}"
+    except PackageNotFoundError:
+        versions = "installed"
+    return Check("openai-whisper", True, f"{versions}; base model {openai_checkpoint_status()}")
+
+
 def check_packages() -> list[Check]:
     checks = []
     for module, dist in REQUIRED_PACKAGES.items():
@@ -129,4 +149,4 @@ def check_packages() -> list[Check]:
 
 
 def run_checks() -> list[Check]:
-    return [*check_ffmpeg(), check_font(), check_libass_font(), check_model(), *check_packages()]
+    return [*check_ffmpeg(), check_font(), check_libass_font(), check_model(), check_openai_backend(), *check_packages()]

@@ -18,3 +18,11 @@ class InputError(CaptionerError):
     """Bad input or bad usage: one line of text, exit code 2."""
 
     exit_code = 2
+
+
+class MissingExtraError(CaptionerError):
+    """An optional part of captioner is not installed: one line naming the pip extra, exit code 1."""
+
+    def __init__(self, what: str, extra: str, missing: str) -> None:
+        super().__init__(f"{what} needs the {extra} extra: pip install 'captioner[{extra}]' (cannot import {missing})")
+        self.extra = extra

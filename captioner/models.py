@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CaptionerError, InputError
+from .errors import CaptionerError, InputError, MissingExtraError
 
 EMBEDDED_MODEL = "base"
 MODEL_BIN_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
@@ -28,6 +28,9 @@ MODEL_BIN_SIZE = 145_217_532
 MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 CACHE_ENV = "CAPTIONER_CACHE"
 _STAMP = "captioner-verified.json"
+OPENAI_CHECKPOINT = "whisper-base-openai.pt"
+# Speech recognisers that run these models (captioner.recognize).
+BACKENDS = ("faster-whisper", "openai-whisper")
 
 
 def cache_root() -> Path:
@@ -177,3 +180,110 @@ def resolve_model(name: str) -> str:
             raise InputError(f"model folder {name!r} has no CTranslate2 model.bin")
         return str(path)
     return name
+
+
+# --- openai-whisper ---------------------------------------------------------
+
+
+def require_openai_whisper():
+    """The ``whisper`` module of openai-whisper, or a one-line error naming the extra."""
+    try:
+        import torch  # noqa: F401
+        import whisper
+    except ImportError as exc:
+        raise MissingExtraError("the openai-whisper backend", "openai", exc.name or "whisper") from None
+    if not hasattr(whisper, "load_model"):  # another distribution's ``whisper`` module
+        raise MissingExtraError("the openai-whisper backend", "openai", "whisper.load_model")
+    return whisper
+
+
+def openai_checkpoint_path() -> Path:
+    """Where the embedded ``base`` model converted for openai-whisper is kept."""
+    return cache_root() / "models" / OPENAI_CHECKPOINT
+
+
+def _checkpoint_stamp(checkpoint: Path) -> Path:
+    return checkpoint.with_name(checkpoint.name + ".json")
+
+
+def checkpoint_current(checkpoint: Path) -> bool:
+    """The converted checkpoint exists, is the one its stamp describes, and came from today's embedded model."""
+    try:
+        recorded = json.loads(_checkpoint_stamp(checkpoint).read_text())
+        st = checkpoint.stat()
+    except (OSError, ValueError):
+        return False
+    return (
+        recorded.get("source_sha256") == MODEL_BIN_SHA256
+        and recorded.get("size") == st.st_size
+        and recorded.get("mtime_ns") == st.st_mtime_ns
+    )
+
+
+def convert_embedded_for_openai(target: Path | None = None, *, force: bool = False) -> Path:
+    """Convert the embedded CTranslate2 ``base`` model into an openai-whisper checkpoint, once.
+
+    Without ``target`` it goes to :func:`openai_checkpoint_path` with a stamp
+    beside it, and is converted again only when missing, damaged (size or time
+    changed) or ``force``; with ``target`` it is always written there.  Writes
+    are atomic: a temporary file renamed into place.
+    """
+    from .convert import checkpoint_from_ct2, save_checkpoint
+
+    require_openai_whisper()
+    cached = target is None
+    target = openai_checkpoint_path() if cached else Path(target)
+    if cached and not force and checkpoint_current(target):
+        return target
+    checkpoint = checkpoint_from_ct2(ensure_embedded_model())
+    checkpoint["source_sha256"] = MODEL_BIN_SHA256
+    save_checkpoint(checkpoint, target)
+    if cached:
+        st = target.stat()
+        stamp = _checkpoint_stamp(target)
+        tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}.part")
+        tmp.write_text(json.dumps({"source_sha256": MODEL_BIN_SHA256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
+        os.replace(tmp, stamp)
+    return target
+
+
+def openai_checkpoint_status() -> str:
+    """One line for ``captioner doctor`` and ``captioner models list``."""
+    path = openai_checkpoint_path()
+    if checkpoint_current(path):
+        return f"converted at {path}"
+    if path.exists():
+        return f"stale or damaged at {path} (converted again on first use)"
+    return "not converted yet (converted on first use of --backend openai-whisper)"
+
+
+def load_openai_model(name: str, device: str = "cpu"):
+    """An openai-whisper model for ``--model``: float32, eval mode.
+
+    ``base`` is the embedded model, converted once (no download).  A ``.pt``
+    file is an openai-whisper checkpoint; a folder with a CTranslate2
+    ``model.bin`` is converted in memory.  Other names (``small``,
+    ``large-v3``, …) are downloaded by openai-whisper on a machine with internet.
+    """
+    from .convert import checkpoint_from_ct2, load_checkpoint_model
+
+    whisper = require_openai_whisper()
+    if name == EMBEDDED_MODEL:
+        path = convert_embedded_for_openai()
+        try:
+            return load_checkpoint_model(path, device)
+        except InputError:  # damaged behind the stamp's back: convert again
+            return load_checkpoint_model(convert_embedded_for_openai(force=True), device)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return load_checkpoint_model(checkpoint_from_ct2(path), device)
+    if path.is_file():
+        return load_checkpoint_model(path, device)
+    if name.startswith((".", "/", "~")) or name.endswith(".pt"):
+        raise InputError(f"model {name!r} not found (a .pt checkpoint or a CTranslate2 model folder)")
+    if name not in whisper.available_models():
+        raise InputError(f"unknown openai-whisper model {name!r} (available: {', '.join(whisper.available_models())})")
+    try:
+        return whisper.load_model(name, device=device)
+    except (OSError, RuntimeError) as exc:
+        raise CaptionerError(f"cannot load openai-whisper model {name!r}: {exc}") from None

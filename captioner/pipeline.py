@@ -22,7 +22,7 @@ from .outputs import OutputSet
 from .presets import Preset, get_preset, load_style
 from .reframe import Frame, output_frame
 from .progress import NoProgress, Progress
-from .recognize import Recognizer, make_recognizer
+from .recognize import BACKENDS, Recognizer, make_recognizer
 from .segment import Rules, Segmenter
 from .style import CaptionStyle
 
@@ -45,6 +45,13 @@ def _language(lang: str | None) -> str | None:
     if lang not in codes:
         raise InputError(f"unknown language code {lang!r} (use a Whisper code such as ar, en, fr, or auto)")
     return lang
+
+
+def _backend(backend: str) -> str:
+    """Checked before any slow work, like the language."""
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r} (available: {', '.join(BACKENDS)})")
+    return backend
 
 
 def _check_renderer(renderer: str, shaping: str) -> None:
@@ -100,18 +107,24 @@ def transcribe(
     *,
     lang: str | None = "ar",
     model: str = "base",
+    backend: str = "faster-whisper",
     recognizer: Recognizer | None = None,
     progress: Progress | None = None,
     info: MediaInfo | None = None,
 ) -> Transcript:
-    """Recognise the speech of a video or audio file as timed words."""
+    """Recognise the speech of a video or audio file as timed words.
+
+    ``backend`` is ``faster-whisper`` (default) or ``openai-whisper`` (the
+    ``openai`` extra); a ``recognizer`` passed in is used instead of loading one.
+    """
     progress = progress or NoProgress()
     language = _language(lang)
+    _backend(backend)
     info = info or probe(media, require_video=False)
     if not info.has_audio:
         raise InputError(f"{media}: no audio stream, nothing to transcribe")
     audio = load_audio(info.path)
-    recognizer = recognizer or make_recognizer("faster-whisper", model)
+    recognizer = recognizer or make_recognizer(backend, model)
     with progress.task("transcribing", total=round(info.duration, 1)) as update:
         return recognizer.transcribe(audio, language=language, progress=update)
 
@@ -315,6 +328,7 @@ def caption(
     *,
     lang: str | None = "ar",
     model: str = "base",
+    backend: str = "faster-whisper",
     preset: str | Preset = "tiktok",
     style: str | os.PathLike | None = None,
     cps: float | None = None,
@@ -335,6 +349,7 @@ def caption(
     """
     progress = progress or NoProgress()
     _language(lang)
+    _backend(backend)
     _check_renderer(renderer, shaping)
     words_lit = _check_highlight(highlight)
     preset = resolve_preset(preset, style)
@@ -349,7 +364,8 @@ def caption(
         # Claim every output before the slow work, so a clash fails in a second, not after it.
         tmp_video = out.add(target)
         tmp_sidecars = {ext: out.add(path) for ext, path in sidecars.items()}
-        transcript = transcribe(info.path, lang=lang, model=model, recognizer=recognizer, progress=progress, info=info)
+        transcript = transcribe(info.path, lang=lang, model=model, backend=backend, recognizer=recognizer,
+                                progress=progress, info=info)
         laid_out = layout.style
         fps = float(info.fps)
         segmenter = Segmenter(caption_rules(laid_out, fps, cps), laid_out.measurer().width)

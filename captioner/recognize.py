@@ -2,7 +2,10 @@
 
 A backend turns 16 kHz mono audio into a :class:`~captioner.cues.Transcript`
 of timed words.  faster-whisper (CTranslate2) is the default: several times
-faster than openai-whisper on CPU, with the same weights.
+faster than openai-whisper on CPU, with the same weights.  openai-whisper
+(PyTorch, the ``openai`` extra) is the reference implementation; both backends
+share chunking, VAD, decoding options and post-processing, so they give the
+same kind of transcript.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 from .cues import Transcript, Word
 from .errors import CaptionerError, InputError
 from .media import SAMPLE_RATE
-from .models import resolve_model
+from .models import BACKENDS, resolve_model
 from .text import APPEND_PUNCTUATION, normalise_line
 
 ProgressCallback = Callable[[float], None]  # seconds of audio done
@@ -110,68 +113,48 @@ def speech_chunks(audio: np.ndarray, workers: int = 1, max_seconds: float = _CHU
     return [Chunk(a, b) for a, b in zip(cuts, cuts[1:])]
 
 
-class FasterWhisperRecognizer:
-    """faster-whisper with word timestamps, Silero VAD and Arabic-aware punctuation.
+class ChunkedRecognizer:
+    """What both backends share: chunks cut at pauses, one model replica per worker.
 
     Long audio is cut at pauses into chunks of one Whisper window each, and the
     chunks are recognised in parallel, one model replica per worker.  On a CPU,
-    CTranslate2's beam search barely gains from a second thread (small matrices,
-    one decoding step after another), so two single-threaded replicas recognise a
-    minute of speech in about half the time of one replica on two threads.  Each
-    worker takes a fixed share of the chunks (i, i + n, …), so with the seed the
-    words are the same on every run with the same number of workers.
+    beam search barely gains from a second thread (small matrices, one decoding
+    step after another), so two single-threaded replicas recognise a minute of
+    speech in about half the time of one replica on two threads.  Each worker
+    takes a fixed share of the chunks (i, i + n, …), so with the seed the words
+    are the same on every run with the same number of workers.  Subclasses load
+    ``self._models`` and recognise one chunk; words of every backend go through
+    the same :func:`clean_words`.
     """
 
-    def __init__(
-        self,
-        model: str = "base",
-        *,
-        device: str = "cpu",
-        compute_type: str = "int8",
-        cpu_threads: int = 0,
-        workers: int = 0,
-        beam_size: int = 5,
-        seed: int = 0,
-    ) -> None:
-        from faster_whisper import WhisperModel
+    workers: int
+    _models: list
 
-        self.model_name = model
-        self.beam_size = beam_size
-        self.seed = seed
-        path = resolve_model(model)
-        cores = _available_cores()
-        self.workers = workers or default_workers(path, cores)
-        threads = cpu_threads or max(1, cores // self.workers)
-        try:
-            self._models = [
-                WhisperModel(
-                    path,
-                    device=device,
-                    compute_type=compute_type,
-                    cpu_threads=threads,
-                    local_files_only=os.path.isdir(path),
-                )
-                for _ in range(self.workers)
-            ]
-        except (OSError, RuntimeError, ValueError) as exc:
-            raise CaptionerError(f"cannot load model {model!r}: {exc}") from None
+    def _seed(self) -> None:
+        raise NotImplementedError
+
+    def _before(self, parallel: int) -> None:
+        """Called once chunks are known: ``parallel`` workers will run at once."""
+
+    def _detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        raise NotImplementedError
+
+    def _recognize(
+        self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback
+    ) -> tuple[list[Word], str, float]:
+        raise NotImplementedError
 
     def transcribe(
         self, audio: np.ndarray, *, language: str | None, progress: ProgressCallback | None = None
     ) -> Transcript:
-        import ctranslate2
-
-        # Whisper's temperature fallback samples.  CTranslate2 seeds each worker
-        # thread's generator when it first samples, so this makes a fresh process
-        # (one CLI run) reproducible; later calls in the same process continue
-        # that random stream.
-        ctranslate2.set_random_seed(self.seed)
+        self._seed()
         chunks = speech_chunks(audio, self.workers)
+        self._before(min(self.workers, len(chunks)))
         probability = 1.0
         try:
             if language is None and len(chunks) > 1:
                 # Detect once for the whole clip, so that every chunk agrees.
-                language, probability, _ = self._models[0].detect_language(audio, vad_filter=True)
+                language, probability = self._detect_language(audio)
             done = [0.0] * len(chunks)
             lock = threading.Lock()
 
@@ -207,6 +190,59 @@ class FasterWhisperRecognizer:
             words=tuple(clean_words(words)),
         )
 
+
+class FasterWhisperRecognizer(ChunkedRecognizer):
+    """faster-whisper (CTranslate2) with word timestamps, Silero VAD and Arabic-aware punctuation."""
+
+    backend = "faster-whisper"
+
+    def __init__(
+        self,
+        model: str = "base",
+        *,
+        device: str = "cpu",
+        compute_type: str = "int8",
+        cpu_threads: int = 0,
+        workers: int = 0,
+        beam_size: int = 5,
+        seed: int = 0,
+    ) -> None:
+        from faster_whisper import WhisperModel
+
+        self.model_name = model
+        self.beam_size = beam_size
+        self.seed = seed
+        path = resolve_model(model)
+        cores = _available_cores()
+        self.workers = workers or default_workers(path, cores)
+        self.cpu_threads = cpu_threads or max(1, cores // self.workers)
+        try:
+            self._models = [
+                WhisperModel(
+                    path,
+                    device=device,
+                    compute_type=compute_type,
+                    cpu_threads=self.cpu_threads,
+                    local_files_only=os.path.isdir(path),
+                )
+                for _ in range(self.workers)
+            ]
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise CaptionerError(f"cannot load model {model!r}: {exc}") from None
+
+    def _seed(self) -> None:
+        import ctranslate2
+
+        # Whisper's temperature fallback samples.  CTranslate2 seeds each worker
+        # thread's generator when it first samples, so this makes a fresh process
+        # (one CLI run) reproducible; later calls in the same process continue
+        # that random stream.
+        ctranslate2.set_random_seed(self.seed)
+
+    def _detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        language, probability, _ = self._models[0].detect_language(audio, vad_filter=True)
+        return language, float(probability)
+
     def _recognize(
         self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback
     ) -> tuple[list[Word], str, float]:
@@ -228,6 +264,153 @@ class FasterWhisperRecognizer:
             report(float(segment.end))
         report((chunk.end - chunk.start) / SAMPLE_RATE)
         return words, info.language, float(info.language_probability)
+
+
+# faster-whisper's decoding defaults, passed to openai-whisper explicitly so that
+# both backends search and fall back alike: candidates when sampling, and the
+# temperatures, compression ratio, mean log-probability and no-speech limits of
+# the fallback.
+_BEST_OF = 5
+_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+_COMPRESSION_RATIO_THRESHOLD = 2.4
+_LOGPROB_THRESHOLD = -1.0
+_NO_SPEECH_THRESHOLD = 0.6
+
+
+class OpenAIWhisperRecognizer(ChunkedRecognizer):
+    """openai-whisper (PyTorch), decoding exactly as :class:`FasterWhisperRecognizer` does.
+
+    Same chunks cut at pauses, same Silero VAD inside a chunk (faster-whisper's,
+    as openai-whisper has none: speech is kept with faster-whisper's defaults and
+    word times are mapped back), beam 5, the same temperature fallback, word
+    timestamps, ``condition_on_previous_text=False`` and Arabic punctuation, and
+    the same post-processing.  ``--model base`` runs the embedded weights,
+    converted once (:func:`captioner.models.convert_embedded_for_openai`), so both
+    backends run the very same weights.  float32 on the CPU; torch's thread count
+    is process-wide and set to ``cpu_threads`` (default: cores / workers).
+    """
+
+    backend = "openai-whisper"
+
+    def __init__(
+        self,
+        model: str = "base",
+        *,
+        device: str = "cpu",
+        cpu_threads: int = 0,
+        workers: int = 0,
+        beam_size: int = 5,
+        seed: int = 0,
+    ) -> None:
+        import copy
+
+        from .models import load_openai_model, require_openai_whisper
+
+        require_openai_whisper()
+        import torch
+
+        self.model_name = model
+        self.beam_size = beam_size
+        self.seed = seed
+        self.device = device
+        first = load_openai_model(model, device)
+        cores = _available_cores()
+        size = sum(p.numel() * p.element_size() for p in first.parameters())
+        self.workers = workers or (max(1, min(cores, 4)) if size <= _REPLICATE_MAX_BYTES else 1)
+        self._cores = cores
+        self._fixed_threads = cpu_threads
+        self.cpu_threads = cpu_threads or max(1, cores // self.workers)
+        torch.set_num_threads(self.cpu_threads)
+        # openai-whisper's decoder installs kv-cache hooks on the model for each
+        # decode, so a model serves one thread at a time: one copy per worker.
+        self._models = [first] + [copy.deepcopy(first) for _ in range(self.workers - 1)]
+
+    def _seed(self) -> None:
+        import torch
+
+        # The temperature fallback samples from torch's global generator.  With
+        # one worker (or one chunk) a run is reproducible; parallel workers that
+        # both fall back to sampling draw from it in whatever order they reach it.
+        torch.manual_seed(self.seed)
+
+    def _before(self, parallel: int) -> None:
+        import torch
+
+        # Unlike CTranslate2's, torch's thread count can change between calls: a
+        # clip short enough for one chunk gets every core instead of one worker's share.
+        if not self._fixed_threads:
+            self.cpu_threads = max(1, self._cores // max(1, parallel))
+            torch.set_num_threads(self.cpu_threads)
+
+    @staticmethod
+    def _speech(audio: np.ndarray) -> list[dict]:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        # faster-whisper's vad_filter=True with its default options.
+        return get_speech_timestamps(audio, VadOptions())
+
+    def _language_of(self, model, speech_audio: np.ndarray) -> tuple[str, float]:
+        import torch
+        import whisper
+
+        mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(speech_audio), model.dims.n_mels).to(model.device)
+        with torch.no_grad():
+            _, probs = model.detect_language(mel)
+        language = max(probs, key=probs.get)
+        return language, float(probs[language])
+
+    def _detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        speech = self._speech(audio)
+        kept = np.concatenate([audio[s["start"] : s["end"]] for s in speech]) if speech else audio
+        return self._language_of(self._models[0], kept)
+
+    def _recognize(
+        self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback
+    ) -> tuple[list[Word], str, float]:
+        import torch
+        from faster_whisper.vad import SpeechTimestampsMap
+
+        offset = chunk.start / SAMPLE_RATE
+        piece = audio[chunk.start : chunk.end]
+        speech = self._speech(piece)
+        if not speech:
+            report(len(piece) / SAMPLE_RATE)
+            return [], language or "", 1.0 if language else 0.0
+        kept = np.ascontiguousarray(np.concatenate([piece[s["start"] : s["end"]] for s in speech]), dtype=np.float32)
+        probability = 1.0
+        if language is None:
+            language, probability = self._language_of(model, kept)
+        with torch.no_grad():
+            result = model.transcribe(
+                kept,
+                language=language,
+                task="transcribe",
+                verbose=None,  # no printing, no tqdm bar
+                beam_size=self.beam_size,
+                best_of=_BEST_OF,
+                temperature=_TEMPERATURES,
+                compression_ratio_threshold=_COMPRESSION_RATIO_THRESHOLD,
+                logprob_threshold=_LOGPROB_THRESHOLD,
+                no_speech_threshold=_NO_SPEECH_THRESHOLD,
+                # Arabic loops feed on their own context (rtl-and-peers W3).
+                condition_on_previous_text=False,
+                word_timestamps=True,
+                append_punctuations=APPEND_PUNCTUATION,
+                fp16=False,
+            )
+        # Times in the speech-only audio → times in the chunk, as faster-whisper's
+        # restore_speech_timestamps does: both ends of a word from the part its middle is in.
+        times = SpeechTimestampsMap(speech, SAMPLE_RATE)
+        words: list[Word] = []
+        for segment in result["segments"]:
+            for w in segment.get("words") or ():
+                part = times.get_chunk_index((w["start"] + w["end"]) / 2)
+                start = float(times.get_original_time(w["start"], part))
+                end = float(times.get_original_time(w["end"], part))
+                words.append(Word(w["word"].strip(), offset + start, offset + end, float(w["probability"])))
+            report(float(times.get_original_time(segment["end"], is_end=True)))
+        report(len(piece) / SAMPLE_RATE)
+        return words, language, probability
 
 
 def default_workers(model_path: str, cores: int) -> int:
@@ -288,6 +471,9 @@ def drop_repetition_loops(words: list[Word]) -> list[Word]:
 
 
 def make_recognizer(backend: str = "faster-whisper", model: str = "base", **options) -> Recognizer:
+    """A recognizer of ``backend`` (one of :data:`BACKENDS`) loaded with ``model``."""
     if backend == "faster-whisper":
         return FasterWhisperRecognizer(model, **options)
-    raise InputError(f"unknown backend {backend!r} (available: faster-whisper)")
+    if backend == "openai-whisper":
+        return OpenAIWhisperRecognizer(model, **options)
+    raise InputError(f"unknown backend {backend!r} (available: {', '.join(BACKENDS)})")
