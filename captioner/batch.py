@@ -359,16 +359,17 @@ class JobRunner:
         self.threads = max(1, threads)
         self._recognizers: dict[str, object] = {}
 
-    def recognizer(self, model: str):
-        if model not in self._recognizers:
-            from .recognize import FasterWhisperRecognizer, _available_cores
+    def recognizer(self, model: str, backend: str = "faster-whisper"):
+        key = f"{backend}:{model}"
+        if key not in self._recognizers:
+            from .recognize import _available_cores, make_recognizer
 
             if self.threads >= _available_cores():
                 # The only worker: recognise long audio in parallel chunks, as ``captioner caption`` does.
-                self._recognizers[model] = FasterWhisperRecognizer(model)
+                self._recognizers[key] = make_recognizer(backend, model)
             else:
-                self._recognizers[model] = FasterWhisperRecognizer(model, workers=1, cpu_threads=self.threads)
-        return self._recognizers[model]
+                self._recognizers[key] = make_recognizer(backend, model, workers=1, cpu_threads=self.threads)
+        return self._recognizers[key]
 
     def run(self, job: Job) -> dict:
         started = time.monotonic()
@@ -419,7 +420,7 @@ class JobRunner:
             # Claim the outputs before writing them: if this worker is killed between renaming them into
             # place and recording the result, a rerun still knows they are this batch's to replace.
             _write_json_atomic(job.record_path, {**base_result(job), "status": "running", "run": job.run})
-        result = caption(info.path, job.output, force=job.force or ours, recognizer=self.recognizer(kwargs.get("model", "base")),
+        result = caption(info.path, job.output, force=job.force or ours, recognizer=self.recognizer(kwargs.get("model", "base"), kwargs.get("backend", "faster-whisper")),
                          **kwargs)
         if not result.cues:
             # A silent clip (or music only): the video was written with no captions, which a campaign
