@@ -186,8 +186,13 @@ def read_line(frame: Image.Image, reference: str, box: tuple[int, int, int, int]
     latin = bool(_LATIN.search(reference))
     scales = (LATIN_SCALE, 1.0, 1.5) if latin else (1.0, 1.5, LATIN_SCALE)
     best: LineReading | None = None
-    for scale in scales:
-        text = ocr_line(line_image(frame, box, scale=scale), lang="ara+eng" if latin else "ara")
+    # Line mode first; a one-word line that line mode reads as nothing gets word mode (--psm 8),
+    # where a box edge can come back as "|", which no caption here contains.
+    attempts = [(scale, 7) for scale in scales] + ([(1.0, 8), (1.5, 8)] if " " not in reference.strip() else [])
+    for scale, psm in attempts:
+        text = ocr_line(line_image(frame, box, scale=scale), lang="ara+eng" if latin else "ara", psm=psm)
+        if psm == 8:
+            text = text.replace("|", "").strip()
         reading = LineReading(reference, text, cer(reference, text), punctuation_at_logical_end(reference, text))
         if best is None or (reading.punctuation_ok is False, reading.cer) < (best.punctuation_ok is False, best.cer):
             best = reading

@@ -39,7 +39,7 @@ def speech_video(tmp_path_factory) -> tuple[Path, list[str]]:
                str(concat))
     duration = sum(d for _, _, d in clips)
     video = make_video(folder / "حملة #CreateForGood.mp4", duration=round(duration, 2), audio=concat,
-                       background="gradients", fps=30)
+                       background="gradients=seed=7", fps=30)
     return video, [ref for _, ref, _ in clips]
 
 
@@ -76,13 +76,19 @@ def test_caption_command_end_to_end(speech_video):
 
     ocr.require_tesseract()
     frames = ocr.extract_frames(out, [(c.start + c.end) / 2 for c in cues])
-    errors = []
+    readings = []
     for cue, frame in zip(cues, frames):
         for line, box in zip(cue.lines, (lb.box for lb in layout_cue(cue, style))):
-            errors.append(ocr.read_line(frame, line, box).cer)
-    mean_cer = sum(errors) / len(errors)
-    MEASUREMENTS.append(f"e2e: OCR of burned frames vs SRT text: mean CER {mean_cer:.3f} over {len(errors)} lines")
-    assert mean_cer <= 0.15, list(zip(errors, [l for c in cues for l in c.lines]))
+            readings.append(ocr.read_line(frame, line, box))
+    # Character error rate over all the text (edits / reference characters), so that tesseract
+    # misreading one short line (it sometimes reads nothing, or garbage, from a correct render)
+    # weighs by its length, not as a twelfth of the verdict.
+    edits = sum(r.cer * len(r.reference) for r in readings)
+    total_cer = edits / sum(len(r.reference) for r in readings)
+    good = sum(r.cer <= 0.15 for r in readings)
+    MEASUREMENTS.append(f"e2e: OCR of burned frames vs SRT text: CER {total_cer:.3f} over {len(readings)} lines, "
+                        f"{good} read at CER <= 0.15")
+    assert total_cer <= 0.15 and good >= len(readings) - 2, [str(r) for r in readings]
 
     wer, cer = wer_cer([" ".join(references)], [" ".join(w["text"] for w in doc["words"])])
     MEASUREMENTS.append(f"e2e: {len(references)} clips, WER {wer:.2f}, CER {cer:.2f} against the references")
