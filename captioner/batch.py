@@ -359,17 +359,22 @@ class JobRunner:
         self.threads = max(1, threads)
         self._recognizers: dict[str, object] = {}
 
-    def recognizer(self, model: str, backend: str = "faster-whisper"):
-        key = f"{backend}:{model}"
+    def recognizer(self, model: str, backend: str = "faster-whisper", compute_type: str = "auto"):
+        key = f"{backend}:{compute_type}:{model}"
         if key not in self._recognizers:
             from .recognize import _available_cores, make_recognizer
 
             if self.threads >= _available_cores():
                 # The only worker: recognise long audio in parallel chunks, as ``captioner caption`` does.
-                self._recognizers[key] = make_recognizer(backend, model)
+                self._recognizers[key] = make_recognizer(backend, model, compute_type=compute_type)
             else:
-                self._recognizers[key] = make_recognizer(backend, model, workers=1, cpu_threads=self.threads)
+                self._recognizers[key] = make_recognizer(backend, model, compute_type=compute_type, workers=1,
+                                                         cpu_threads=self.threads)
         return self._recognizers[key]
+
+    def _recognizer_for(self, kwargs: dict):
+        return self.recognizer(kwargs.get("model", "base"), kwargs.get("backend", "faster-whisper"),
+                               kwargs.get("compute_type", "auto"))
 
     def run(self, job: Job) -> dict:
         started = time.monotonic()
@@ -420,8 +425,7 @@ class JobRunner:
             # Claim the outputs before writing them: if this worker is killed between renaming them into
             # place and recording the result, a rerun still knows they are this batch's to replace.
             _write_json_atomic(job.record_path, {**base_result(job), "status": "running", "run": job.run})
-        result = caption(info.path, job.output, force=job.force or ours, recognizer=self.recognizer(kwargs.get("model", "base"), kwargs.get("backend", "faster-whisper")),
-                         **kwargs)
+        result = caption(info.path, job.output, force=job.force or ours, recognizer=self._recognizer_for(kwargs), **kwargs)
         if not result.cues:
             # A silent clip (or music only): the video was written with no captions, which a campaign
             # must not publish as "captioned".  Take it back and say why.
@@ -504,14 +508,16 @@ def run_batch(
 
     from .engines import LocalEngine
     from .media import check_input_file
-    from .pipeline import _language
+    from .pipeline import _backend, _language
     from .progress import BatchProgress
     from .report import write_reports
 
     engine = engine or LocalEngine()
     started_at = datetime.now(timezone.utc)
     t0 = time.monotonic()
-    _language(caption.get("lang"))  # a bad --lang is bad usage, before anything runs
+    # A bad --lang, --backend or --compute-type is bad usage, refused before anything runs.
+    _language(caption.get("lang"))
+    _backend(caption.get("backend", "faster-whisper"), caption.get("compute_type", "auto"))
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: output folder is not a folder")

@@ -14,7 +14,7 @@ from pathlib import Path
 from . import __version__
 from .errors import CaptionerError, InputError
 from .presets import PRESETS
-from .models import BACKENDS
+from .models import BACKENDS, COMPUTE_TYPES
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -131,7 +131,12 @@ def add_recognition(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--backend", default="faster-whisper", choices=BACKENDS,
                    help="speech recogniser: faster-whisper (default, several times faster on CPU) or "
-                   "openai-whisper (needs pip install 'captioner[openai]'); same words and timings")
+                   "openai-whisper (needs pip install 'captioner[openai]'); same words and timings "
+                   "with --compute-type float32")
+    p.add_argument("--compute-type", default="auto", choices=COMPUTE_TYPES,
+                   help="recognition precision: auto (default: int8 for faster-whisper, the fast path; float32 "
+                   "for openai-whisper), int8, int8_float32, int16 or float32 (faster-whisper's slower "
+                   "exact mode; openai-whisper takes float32 only)")
     p.add_argument("--cps", type=_positive_float, help="maximum reading speed in characters per second "
                    "(default: the preset's, 20 for adults, 17 for children)")
 
@@ -161,6 +166,7 @@ def caption_kwargs(args: argparse.Namespace) -> dict:
         "lang": args.lang,
         "model": args.model,
         "backend": args.backend,
+        "compute_type": args.compute_type,
         "cps": args.cps,
         "encoder": EncoderSettings(preset=args.x264_preset, crf=args.crf),
         "renderer": args.renderer,
@@ -347,13 +353,13 @@ def cmd_transcribe(args) -> int:
     target = Path(args.output)
     format_for(target)
     _language(args.lang)
-    _backend(args.backend)
+    _backend(args.backend, args.compute_type)
     preset = resolve_preset(args.preset, args.style)
     info = probe(args.input, require_video=False)
     with OutputSet(force=args.force, inputs=[info.path]) as out:
         tmp = out.add(target)
         transcript = transcribe(info.path, lang=args.lang, model=args.model, backend=args.backend,
-                                progress=_progress(args), info=info)
+                                compute_type=args.compute_type, progress=_progress(args), info=info)
         frame = (info.display_width, info.display_height)
         cues = make_cues(transcript, preset=preset, frame=frame, fps=float(info.fps), cps=args.cps)
         write_subtitles(tmp, cues, CaptionStyle.for_frame(preset, *frame), transcript)

@@ -31,6 +31,13 @@ _STAMP = "captioner-verified.json"
 OPENAI_CHECKPOINT = "whisper-base-openai.pt"
 # Speech recognisers that run these models (captioner.recognize).
 BACKENDS = ("faster-whisper", "openai-whisper")
+# Numeric precision of recognition.  "auto" is each backend's CPU default:
+# int8 for faster-whisper (CTranslate2's quantized kernels, the fast path) and
+# float32 for openai-whisper (PyTorch has no int8 Whisper).  The others are
+# CTranslate2's; openai-whisper takes float32 only.  With the same weights,
+# "float32" on both backends gives the same words: quantizing shifts a few.
+COMPUTE_TYPES = ("auto", "int8", "int8_float32", "int16", "float32")
+DEFAULT_COMPUTE_TYPE = {"faster-whisper": "int8", "openai-whisper": "float32"}
 
 
 def cache_root() -> Path:

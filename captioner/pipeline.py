@@ -22,7 +22,7 @@ from .outputs import OutputSet
 from .presets import Preset, get_preset, load_style
 from .reframe import Frame, output_frame
 from .progress import NoProgress, Progress
-from .recognize import BACKENDS, Recognizer, make_recognizer
+from .recognize import BACKENDS, Recognizer, check_compute_type, make_recognizer
 from .segment import Rules, Segmenter
 from .style import CaptionStyle
 
@@ -47,10 +47,11 @@ def _language(lang: str | None) -> str | None:
     return lang
 
 
-def _backend(backend: str) -> str:
+def _backend(backend: str, compute_type: str = "auto") -> str:
     """Checked before any slow work, like the language."""
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r} (available: {', '.join(BACKENDS)})")
+    check_compute_type(backend, compute_type)
     return backend
 
 
@@ -108,6 +109,7 @@ def transcribe(
     lang: str | None = "ar",
     model: str = "base",
     backend: str = "faster-whisper",
+    compute_type: str = "auto",
     recognizer: Recognizer | None = None,
     progress: Progress | None = None,
     info: MediaInfo | None = None,
@@ -115,16 +117,19 @@ def transcribe(
     """Recognise the speech of a video or audio file as timed words.
 
     ``backend`` is ``faster-whisper`` (default) or ``openai-whisper`` (the
-    ``openai`` extra); a ``recognizer`` passed in is used instead of loading one.
+    ``openai`` extra); ``compute_type`` is ``auto`` (int8 for faster-whisper,
+    float32 for openai-whisper) or one of :data:`~captioner.models.COMPUTE_TYPES`:
+    ``float32`` on both backends gives the same words from the same weights.
+    A ``recognizer`` passed in is used instead of loading one.
     """
     progress = progress or NoProgress()
     language = _language(lang)
-    _backend(backend)
+    _backend(backend, compute_type)
     info = info or probe(media, require_video=False)
     if not info.has_audio:
         raise InputError(f"{media}: no audio stream, nothing to transcribe")
     audio = load_audio(info.path)
-    recognizer = recognizer or make_recognizer(backend, model)
+    recognizer = recognizer or make_recognizer(backend, model, compute_type=compute_type)
     with progress.task("transcribing", total=round(info.duration, 1)) as update:
         return recognizer.transcribe(audio, language=language, progress=update)
 
@@ -329,6 +334,7 @@ def caption(
     lang: str | None = "ar",
     model: str = "base",
     backend: str = "faster-whisper",
+    compute_type: str = "auto",
     preset: str | Preset = "tiktok",
     style: str | os.PathLike | None = None,
     cps: float | None = None,
@@ -345,11 +351,12 @@ def caption(
 ) -> CaptionResult:
     """Transcribe a video, cut captions, burn them in, and write SRT/VTT/ASS/JSON sidecars.
 
-    ``style``, ``sign``, ``reframe``, ``highlight``, ``renderer`` and ``shaping`` as for :func:`burn`.
+    ``backend`` and ``compute_type`` as for :func:`transcribe`; ``style``, ``sign``,
+    ``reframe``, ``highlight``, ``renderer`` and ``shaping`` as for :func:`burn`.
     """
     progress = progress or NoProgress()
     _language(lang)
-    _backend(backend)
+    _backend(backend, compute_type)
     _check_renderer(renderer, shaping)
     words_lit = _check_highlight(highlight)
     preset = resolve_preset(preset, style)
@@ -364,8 +371,8 @@ def caption(
         # Claim every output before the slow work, so a clash fails in a second, not after it.
         tmp_video = out.add(target)
         tmp_sidecars = {ext: out.add(path) for ext, path in sidecars.items()}
-        transcript = transcribe(info.path, lang=lang, model=model, backend=backend, recognizer=recognizer,
-                                progress=progress, info=info)
+        transcript = transcribe(info.path, lang=lang, model=model, backend=backend, compute_type=compute_type,
+                                recognizer=recognizer, progress=progress, info=info)
         laid_out = layout.style
         fps = float(info.fps)
         segmenter = Segmenter(caption_rules(laid_out, fps, cps), laid_out.measurer().width)

@@ -23,7 +23,7 @@ import numpy as np
 from .cues import Transcript, Word
 from .errors import CaptionerError, InputError
 from .media import SAMPLE_RATE
-from .models import BACKENDS, resolve_model
+from .models import BACKENDS, COMPUTE_TYPES, DEFAULT_COMPUTE_TYPE, resolve_model
 from .text import APPEND_PUNCTUATION, normalise_line
 
 ProgressCallback = Callable[[float], None]  # seconds of audio done
@@ -201,7 +201,7 @@ class FasterWhisperRecognizer(ChunkedRecognizer):
         model: str = "base",
         *,
         device: str = "cpu",
-        compute_type: str = "int8",
+        compute_type: str = "auto",
         cpu_threads: int = 0,
         workers: int = 0,
         beam_size: int = 5,
@@ -212,6 +212,7 @@ class FasterWhisperRecognizer(ChunkedRecognizer):
         self.model_name = model
         self.beam_size = beam_size
         self.seed = seed
+        self.compute_type = check_compute_type(self.backend, compute_type)
         path = resolve_model(model)
         cores = _available_cores()
         self.workers = workers or default_workers(path, cores)
@@ -221,7 +222,7 @@ class FasterWhisperRecognizer(ChunkedRecognizer):
                 WhisperModel(
                     path,
                     device=device,
-                    compute_type=compute_type,
+                    compute_type=self.compute_type,
                     cpu_threads=self.cpu_threads,
                     local_files_only=os.path.isdir(path),
                 )
@@ -297,6 +298,7 @@ class OpenAIWhisperRecognizer(ChunkedRecognizer):
         model: str = "base",
         *,
         device: str = "cpu",
+        compute_type: str = "auto",
         cpu_threads: int = 0,
         workers: int = 0,
         beam_size: int = 5,
@@ -306,6 +308,7 @@ class OpenAIWhisperRecognizer(ChunkedRecognizer):
 
         from .models import load_openai_model, require_openai_whisper
 
+        self.compute_type = check_compute_type(self.backend, compute_type)
         require_openai_whisper()
         import torch
 
@@ -470,8 +473,21 @@ def drop_repetition_loops(words: list[Word]) -> list[Word]:
     return out
 
 
+def check_compute_type(backend: str, compute_type: str) -> str:
+    """The concrete compute type ``backend`` runs for ``compute_type`` ("auto" is the backend's default)."""
+    if compute_type not in COMPUTE_TYPES:
+        raise InputError(f"unknown compute type {compute_type!r} (use one of: {', '.join(COMPUTE_TYPES)})")
+    concrete = DEFAULT_COMPUTE_TYPE.get(backend, "float32") if compute_type == "auto" else compute_type
+    if backend == "openai-whisper" and concrete != "float32":
+        raise InputError(f"openai-whisper computes in float32 only; --compute-type {compute_type} is for faster-whisper")
+    return concrete
+
+
 def make_recognizer(backend: str = "faster-whisper", model: str = "base", **options) -> Recognizer:
-    """A recognizer of ``backend`` (one of :data:`BACKENDS`) loaded with ``model``."""
+    """A recognizer of ``backend`` (one of :data:`BACKENDS`) loaded with ``model``.
+
+    ``options`` go to the backend's class: ``compute_type``, ``workers``, ``cpu_threads``, ``beam_size``, ``seed``.
+    """
     if backend == "faster-whisper":
         return FasterWhisperRecognizer(model, **options)
     if backend == "openai-whisper":

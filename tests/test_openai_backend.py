@@ -218,6 +218,59 @@ def test_cli_transcribe_with_openai_backend(tmp_path, short_clip, float_recogniz
     assert jiwer.wer(" ".join(w.text for w in expected.words), " ".join(w["text"] for w in words)) <= 0.2
 
 
+@requires_openai
+@requires_speech
+def test_cli_both_backends_give_the_same_words_with_compute_type_float32(tmp_path):
+    """The user-facing way to get the same transcript out of both backends: ``--compute-type float32``."""
+    import jiwer
+
+    wav = speech_manifest()[4][0]
+    outputs = {}
+    for backend in ("faster-whisper", "openai-whisper"):
+        out = tmp_path / f"{backend}.json"
+        result = run_cli("transcribe", str(wav), "-o", str(out), "--backend", backend, "--compute-type", "float32",
+                         "--lang", "ar", "-q")
+        assert result.returncode == 0, result.stderr
+        outputs[backend] = json.loads(out.read_text(encoding="utf-8"))
+    fw, ow = outputs["faster-whisper"], outputs["openai-whisper"]
+    fw_text = " ".join(w["text"] for w in fw["words"])
+    ow_text = " ".join(w["text"] for w in ow["words"])
+    wer = jiwer.wer(fw_text, ow_text)
+    MEASUREMENTS.append(f"CLI --compute-type float32, openai-whisper vs faster-whisper WER on {wav.name}: {wer:.3f}")
+    assert wer <= 0.1, (fw_text, ow_text)
+    pairs = [(a, b) for a, b in zip(fw["words"], ow["words"]) if a["text"] == b["text"]]
+    assert len(pairs) >= 0.9 * len(fw["words"])
+    assert max(abs(a["start"] - b["start"]) + abs(a["end"] - b["end"]) for a, b in pairs) <= 0.1
+    assert max(abs(a["probability"] - b["probability"]) for a, b in pairs) <= 0.05
+    assert len(fw["cues"]) == len(ow["cues"])
+
+
+def test_compute_type_reaches_the_model():
+    """``compute_type`` is what CTranslate2 actually runs: auto is int8 (CPU), float32 is float32 (batch included)."""
+    from captioner.batch import JobRunner
+    from captioner.recognize import make_recognizer
+
+    assert make_recognizer("faster-whisper", "base", workers=1)._models[0].model.compute_type.startswith("int8")
+    runner = JobRunner(threads=1)
+    exact = runner.recognizer("base", "faster-whisper", "float32")
+    assert exact._models[0].model.compute_type == "float32"
+    assert runner.recognizer("base", "faster-whisper", "auto") is not exact
+
+
+@pytest.mark.parametrize("command", [
+    ["transcribe", str(SAMPLE), "-o", "{tmp}/x.srt"],
+    ["caption", str(SAMPLE), "-o", "{tmp}/x.mp4"],
+    ["batch", str(SAMPLE.parent), "--out", "{tmp}/out"],
+])
+def test_openai_backend_refuses_quantized_compute_types(tmp_path, command):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    result = run_cli(*args, "--backend", "openai-whisper", "--compute-type", "int8")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == ("captioner: error: openai-whisper computes in float32 only; "
+                                     "--compute-type int8 is for faster-whisper")
+    assert list(tmp_path.iterdir()) == [], "nothing written"
+
+
 def test_unknown_backend_is_bad_usage(tmp_path):
     result = run_cli("transcribe", str(SAMPLE), "-o", str(tmp_path / "x.srt"), "--backend", "whisperx")
     assert result.returncode == 2 and "invalid choice: 'whisperx'" in result.stderr
