@@ -20,6 +20,7 @@ import struct
 import subprocess
 import zlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,8 +181,9 @@ def render_track(
     # Per cue: its image with no word highlighted (and its coverage and boxes), made once;
     # a highlighted shot redraws only the pixels of its word.
     plain: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    written = 0
-    with subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    written, writes = 0, []
+    with ThreadPoolExecutor(max_workers=2) as pool, \
+            subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdout is not None
         for k, shot in enumerate(shots):
             data = proc.stdout.read(frame_bytes)
@@ -199,16 +201,20 @@ def render_track(
                 if len(data) != frame_bytes:
                     break
                 word = coverage(data)
-                ys, xs = np.nonzero(word)
+                ys, xs = np.flatnonzero(word.any(axis=1)), np.flatnonzero(word.any(axis=0))
                 if len(ys):
                     image = image.copy()
-                    rows, cols = slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
+                    rows, cols = slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1)
                     share = (word[rows, cols] / np.maximum(text[rows, cols], 1e-6)).clip(0, 1)[..., None]
                     colour = text_rgb + (word_rgb - text_rgb) * share
                     image[rows, cols] = composite(text[rows, cols], colour, box_alpha[rows, cols])
-            write_png(work / f"shot{k:05d}.png", image)
+            # zlib releases the GIL: images are compressed on other threads while
+            # libass renders the next ones (a highlighted track has one per word).
+            writes.append(pool.submit(write_png, work / f"shot{k:05d}.png", image))
             written += 1
         stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+    for done in writes:
+        done.result()
     if proc.returncode != 0 or written != len(shots):
         last = stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
         raise CaptionerError(f"rendering captions failed: {last[0]}")
