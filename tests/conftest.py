@@ -87,6 +87,19 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> sub
     )
 
 
+def interruptible() -> None:
+    """``preexec_fn`` for a CLI run a test will Ctrl-C: SIGINT back to its default.
+
+    A shell starts background jobs (``.ci/run &``, some CI runners) with SIGINT
+    ignored, children inherit that, and Python then installs no KeyboardInterrupt
+    handler, so the test's SIGINT would be lost instead of reaching captioner as a
+    terminal's Ctrl-C does.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 # Measurements tests want a reader to see (WER, CER, ...), printed after the run.
 MEASUREMENTS: list[str] = []
 

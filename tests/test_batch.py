@@ -17,7 +17,7 @@ import pytest
 import ocr
 
 from batchclips import broken_clips, commits_by_output, events, partial_files, speech_clip
-from conftest import run_ffmpeg, run_cli
+from conftest import interruptible, run_ffmpeg, run_cli
 
 SUFFIXES = (".mp4", ".srt", ".vtt", ".ass", ".json")
 
@@ -261,7 +261,7 @@ def test_ctrl_c_leaves_no_partial_output_and_a_rerun_continues(tmp_path, campaig
         os.link(folder / name, inputs / name)
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "captioner", "batch", str(inputs), "--out", str(out), "--workers", "1"],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not any(e["event"] == "commit" for log in events(out).values() for e in log):
         time.sleep(0.1)

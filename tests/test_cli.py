@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_video, run_cli, run_ffmpeg
+from conftest import interruptible, make_video, run_cli, run_ffmpeg
 
 ARABIC_SRT = """1
 00:00:00,200 --> 00:00:01,800
@@ -180,7 +180,7 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, srt_file):
     before = listing(tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "captioner", "burn", str(clip), "--subs", str(srt_file), "-q"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible,
     )
     deadline = time.time() + 60
     while time.time() < deadline and not [p for p in tmp_path.iterdir() if ".part" in p.name]:
