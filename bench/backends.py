@@ -57,9 +57,10 @@ def main() -> int:
 
     import jiwer
 
-    from captioner.media import load_audio
-    from captioner.recognize import FasterWhisperRecognizer, OpenAIWhisperRecognizer
-    from captioner.text import normalise_for_scoring
+    from captioner.media.audio import load_audio
+    from captioner.asr.faster_whisper_backend import FasterWhisperRecognizer
+    from captioner.asr.openai_whisper_backend import OpenAIWhisperRecognizer
+    from captioner.text.scoring import normalise_for_scoring
 
     with open(args.data / "manifest.tsv", encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))[: args.clips]

@@ -41,7 +41,7 @@ def log(message: str) -> None:
 
 
 def make_clips(folder: Path, count: int, duration: float, size: tuple[int, int]) -> list[Path]:
-    from captioner.burn import ffmpeg_exe
+    from captioner.render.ffmpeg import ffmpeg_exe
 
     folder.mkdir(parents=True, exist_ok=True)
     clips = []

@@ -90,7 +90,7 @@ def read_manifest(data: Path) -> list[dict]:
 
 
 def ffmpeg_version() -> str:
-    from captioner.burn import ffmpeg_exe
+    from captioner.render.ffmpeg import ffmpeg_exe
 
     try:
         out = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True, timeout=30).stdout
@@ -140,7 +140,7 @@ def machine() -> dict:
 
 def build_clip(data: Path | None, rows: list[dict], workdir: Path, seconds: float) -> Path:
     """A 1080x1920 30 fps H.264/AAC clip: moving testsrc2 under the shared speech, looped to ``seconds``."""
-    from captioner.burn import ffmpeg_exe
+    from captioner.render.ffmpeg import ffmpeg_exe
 
     clip = workdir / f"clip_{int(seconds)}s.mp4"
     if clip.is_file() and clip.stat().st_size > 0:
@@ -175,7 +175,7 @@ def build_clip(data: Path | None, rows: list[dict], workdir: Path, seconds: floa
 
 def build_interpreter(workdir: Path, seconds: float) -> Path:
     """A 720x1280 25 fps "interpreter": a moving pattern in front of a studio green screen."""
-    from captioner.burn import ffmpeg_exe
+    from captioner.render.ffmpeg import ffmpeg_exe
 
     clip = workdir / f"interpreter_{int(seconds)}s.mp4"
     if clip.is_file() and clip.stat().st_size > 0:
@@ -226,10 +226,10 @@ def bench_recognition(data: Path, rows: list[dict], rec) -> dict:
     import jiwer
     from faster_whisper import WhisperModel
 
-    from captioner.media import SAMPLE_RATE, load_audio
-    from captioner.models import ensure_embedded_model
+    from captioner.media.audio import SAMPLE_RATE, load_audio
+    from captioner.asr.models import ensure_embedded_model
     from captioner.pipeline import transcribe
-    from captioner.text import normalise_for_scoring
+    from captioner.text.scoring import normalise_for_scoring
 
     t = time.perf_counter()
     raw = WhisperModel(str(ensure_embedded_model()), device="cpu", compute_type="int8", cpu_threads=2)
@@ -287,13 +287,14 @@ def bench_recognition(data: Path, rows: list[dict], rec) -> dict:
 
 
 def bench_burn(clip: Path, rows: list[dict], workdir: Path, reps: int) -> dict:
-    from captioner.burn import EncoderSettings, build_command, burn_cues, run_ffmpeg
-    from captioner.media import probe
-    from captioner.presets import get_preset
-    from captioner.style import CaptionStyle
+    from captioner.render.ffmpeg import EncoderSettings, run_ffmpeg
+    from captioner.render.libass import build_command, burn_cues
+    from captioner.media.probe import probe
+    from captioner.styles.presets import get_preset
+    from captioner.styles.style import CaptionStyle
 
-    from captioner.inset import SignOptions
-    from captioner.pipeline import compose
+    from captioner.render.inset import SignOptions
+    from captioner.render.compose import compose
 
     info = probe(clip)
     style = CaptionStyle.for_frame(get_preset("tiktok"), info.display_width, info.display_height)
@@ -465,9 +466,9 @@ def child_e2e(clip: Path, outdir: Path, preset: str) -> None:
     sampler = RssSampler()
     sampler.start()
     t0 = time.perf_counter()
-    from captioner.burn import EncoderSettings
+    from captioner.render.ffmpeg import EncoderSettings
     from captioner.pipeline import caption
-    from captioner.recognize import FasterWhisperRecognizer
+    from captioner.asr.faster_whisper_backend import FasterWhisperRecognizer
 
     t_import = time.perf_counter() - t0
     t = time.perf_counter()
@@ -514,7 +515,7 @@ def child_e2e(clip: Path, outdir: Path, preset: str) -> None:
 
 
 def bench_e2e(clip: Path, workdir: Path, preset: str) -> dict:
-    from captioner.media import probe
+    from captioner.media.probe import probe
 
     duration = probe(clip).duration
     outdir = workdir / f"e2e_{preset}"
@@ -658,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
     n_wer = args.wer_clips or (6 if args.quick else None)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
 
-    from captioner.burn import EncoderSettings
+    from captioner.render.ffmpeg import EncoderSettings
 
     report: dict = {"machine": machine(), "versions": versions(), "quick": args.quick, "clip_seconds": seconds}
     data: Path | None = args.data
@@ -677,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         clip = build_clip(data, rows, workdir, seconds)
 
         if data is not None and "asr" not in skip:
-            from captioner.recognize import FasterWhisperRecognizer
+            from captioner.asr.faster_whisper_backend import FasterWhisperRecognizer
 
             t = time.perf_counter()
             rec = FasterWhisperRecognizer("base")

@@ -32,9 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from captioner.burn import EncoderSettings, ffmpeg_exe  # noqa: E402
+from captioner.render.ffmpeg import EncoderSettings, ffmpeg_exe# noqa: E402
 from captioner.cues import Cue  # noqa: E402
-from captioner.media import probe  # noqa: E402
+from captioner.media.probe import probe# noqa: E402
 from captioner.pipeline import burn  # noqa: E402
 
 LINES = [
@@ -107,7 +107,7 @@ def main() -> int:
               f"{med['pillow'][1] / med['libass'][1]:.2f} CPU")
 
         if args.composite:
-            from captioner.composite import open_video, write_clip
+            from captioner.render.pillow.composite import open_video, write_clip
             from captioner.moviepy import caption_clip
 
             info = probe(clip)

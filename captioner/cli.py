@@ -1,20 +1,28 @@
-"""The ``captioner`` command: a thin layer over :mod:`captioner.pipeline`.
+"""The ``captioner`` command: parsing flags and printing results, over :mod:`captioner.pipeline`.
 
-Exit codes: 0 success, 1 failure, 2 bad usage or bad input (``lint``: 1 when
-any cue breaks a rule).  Errors are one line on stderr; ``--debug`` shows the
-traceback.
+Every command builds its options, calls one API function, and prints what it
+made; no pipeline work happens here.  Exit codes: 0 success, 1 failure, 2 bad
+usage or bad input (``lint``: 1 when any cue breaks a rule).  Errors are one
+line on stderr; ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from . import __version__
+from . import doctor, pipeline
+from .version import __version__
+from .asr import backends, compute_types
+from .asr import models
+from .batch import make_engine, run_batch
+from .batch.run import ENGINES
 from .errors import CaptionerError, InputError
-from .presets import PRESETS
-from .models import BACKENDS, COMPUTE_TYPES
+from .progress import default_progress
+from .render import renderers
+from .render.ffmpeg import EncoderSettings
+from .settings import CaptionSettings
+from .styles.presets import PRESETS
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -116,7 +124,7 @@ def add_encoder(p: argparse.ArgumentParser) -> None:
                    "to veryslow (smallest files); picture quality is set by --crf")
     p.add_argument("--crf", type=int, default=20, choices=range(0, 52), metavar="N",
                    help="H.264 quality, lower is better (default: 20)")
-    p.add_argument("--renderer", default="libass", choices=("libass", "pillow"),
+    p.add_argument("--renderer", default="libass", choices=renderers(),
                    help="libass (default: ffmpeg + libass, fastest) or pillow (Pillow + moviepy, "
                    "needs pip install 'captioner[moviepy]')")
 
@@ -129,11 +137,11 @@ def add_recognition(p: argparse.ArgumentParser) -> None:
         help="Whisper model: 'base' (embedded, offline, for either backend), a name such as small or "
         "large-v3 (downloaded), a local CTranslate2 model folder, or (openai-whisper) a .pt checkpoint",
     )
-    p.add_argument("--backend", default="faster-whisper", choices=BACKENDS,
+    p.add_argument("--backend", default="faster-whisper", choices=backends(),
                    help="speech recogniser: faster-whisper (default, several times faster on CPU) or "
                    "openai-whisper (needs pip install 'captioner[openai]'); same words and timings "
                    "with --compute-type float32")
-    p.add_argument("--compute-type", default="auto", choices=COMPUTE_TYPES,
+    p.add_argument("--compute-type", default="auto", choices=compute_types(),
                    help="recognition precision: auto (default: int8 for faster-whisper, the fast path; float32 "
                    "for openai-whisper), int8, int8_float32, int16 or float32 (faster-whisper's slower "
                    "exact mode; openai-whisper takes float32 only)")
@@ -144,8 +152,8 @@ def add_recognition(p: argparse.ArgumentParser) -> None:
 def add_caption_options(p: argparse.ArgumentParser) -> None:
     """The flags that shape a captioned video, shared by ``caption`` and ``batch``.
 
-    Every flag added here must be turned into a :func:`~captioner.pipeline.caption`
-    keyword by :func:`caption_kwargs`; ``batch`` then passes it to every clip and
+    Every flag added here must become a :class:`~captioner.settings.CaptionSettings`
+    field in :func:`settings_from_args`; ``batch`` then passes it to every clip and
     hashes it into the settings fingerprint that decides what a rerun redoes.
     """
     add_recognition(p)
@@ -154,24 +162,21 @@ def add_caption_options(p: argparse.ArgumentParser) -> None:
     add_encoder(p)
 
 
-def caption_kwargs(args: argparse.Namespace) -> dict:
-    """The :func:`~captioner.pipeline.caption` keywords the caption flags ask for.
+_SIGN_OPTIONS = ("sign_position", "sign_size", "sign_offset", "sign_key", "sign_border", "sign_hold")
 
-    Plain, picklable values only (a batch sends them to worker processes and Ray
-    nodes); per-call things (input, output, force, progress, recognizer) are not here.
-    """
-    from .burn import EncoderSettings
 
-    return {
-        "lang": args.lang,
-        "model": args.model,
-        "backend": args.backend,
-        "compute_type": args.compute_type,
-        "cps": args.cps,
-        "encoder": EncoderSettings(preset=args.x264_preset, crf=args.crf),
-        "renderer": args.renderer,
-        **composition_kwargs(args),
-    }
+def settings_from_args(args: argparse.Namespace) -> CaptionSettings:
+    """The :class:`~captioner.settings.CaptionSettings` a command's flags ask for (flags it lacks keep defaults)."""
+    flags = vars(args)
+    options = {name: flags[name] for name in CaptionSettings.names() if name in flags}
+    if "x264_preset" in flags:
+        options["encoder"] = EncoderSettings(preset=args.x264_preset, crf=args.crf)
+    defaults = CaptionSettings()
+    given = any(name in flags and flags[name] != getattr(defaults, name) for name in _SIGN_OPTIONS)
+    if given and not flags.get("sign") and args.command != "batch":
+        # batch takes interpreter videos from its manifest's sign column too: there they stand alone.
+        raise InputError("--sign-* options need an interpreter video: --sign VIDEO")
+    return CaptionSettings(**options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -205,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="OUT_DIR", help="output folder (created if missing)")
     p.add_argument("--workers", type=_positive_int, default=0, metavar="N",
                    help="clips captioned at once (default: one per core here; one per CPU of the Ray cluster)")
-    p.add_argument("--engine", choices=("local", "ray"), default="local",
+    p.add_argument("--engine", choices=tuple(ENGINES), default="local",
                    help="local: worker processes on this machine (default); ray: actors on a Ray cluster")
     p.add_argument("--ray-address", default="auto", metavar="ADDR",
                    help="Ray cluster to use with --engine ray, host:port or 'auto' (default: auto)")
@@ -269,33 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _progress(args):
-    from .progress import default_progress
-
     return default_progress(not args.quiet)
-
-
-def _encoder(args):
-    from .burn import EncoderSettings
-
-    return EncoderSettings(preset=args.x264_preset, crf=args.crf)
-
-
-def composition_kwargs(args) -> dict:
-    """The keyword arguments of caption()/burn() that ``add_preset`` and ``add_composition`` flags set.
-
-    ``batch`` takes interpreter videos from its manifest's ``sign`` column too, so
-    there the ``--sign-*`` options stand without ``--sign``.
-    """
-    options = {}
-    given = args.sign_size or args.sign_offset or args.sign_key != "none" or args.sign_border or args.sign_hold \
-        or args.sign_position != "auto"
-    if args.sign or (given and args.command == "batch"):
-        options = {"position": args.sign_position, "size": args.sign_size, "offset": args.sign_offset,
-                   "key": args.sign_key, "border": args.sign_border, "hold": args.sign_hold}
-    elif given:
-        raise InputError("--sign-* options need an interpreter video: --sign VIDEO")
-    return {"preset": args.preset, "style": args.style, "sign": args.sign, "sign_options": options or None,
-            "reframe": args.reframe, "highlight": args.highlight}
 
 
 def _info(message: str) -> None:
@@ -303,9 +282,8 @@ def _info(message: str) -> None:
 
 
 def cmd_caption(args) -> int:
-    from .pipeline import caption
-
-    result = caption(args.input, args.output, force=args.force, progress=_progress(args), **caption_kwargs(args))
+    result = pipeline.caption(args.input, args.output, settings_from_args(args), force=args.force,
+                              progress=_progress(args))
     low = result.transcript.low_confidence(LOW_CONFIDENCE)
     _info(f"wrote {result.video}")
     _info("sidecars: " + ", ".join(str(p) for p in result.sidecars.values()))
@@ -319,22 +297,13 @@ def cmd_caption(args) -> int:
 
 
 def cmd_batch(args) -> int:
-    from .batch import run_batch
-    from .engines import LocalEngine, RayEngine
-
-    from .pipeline import resolve_preset
-
-    resolve_preset(args.preset, args.style)  # a bad house style is bad usage, before any clip
-    if args.engine == "ray":
-        engine = RayEngine(args.ray_address, workers=args.workers, timeout=args.timeout)
-    else:
-        engine = LocalEngine(args.workers, timeout=args.timeout)
-    batch = run_batch(args.inputs, args.out, caption_kwargs(args), engine=engine, force=args.force,
-                      show_progress=not args.quiet)
+    settings = settings_from_args(args)
+    engine = make_engine(args.engine, workers=args.workers, timeout=args.timeout, address=args.ray_address)
+    batch = run_batch(args.inputs, args.out, settings, engine=engine, force=args.force, show_progress=not args.quiet)
     counts = ", ".join(f"{batch.count(s)} {s}" for s in ("ok", "skipped", "failed", "interrupted") if batch.count(s))
     _info(f"{len(batch.results)} clips: {counts}; report: {batch.reports['html']}")
     for result in batch.failed:
-        _info(f"failed: {result['name']}: {result['error']}")
+        _info(f"failed: {result.name}: {result.error}")
     if batch.interrupted:
         _info("captioner: interrupted; finished clips are kept, a rerun continues with the rest")
         return 130
@@ -342,29 +311,11 @@ def cmd_batch(args) -> int:
 
 
 def cmd_transcribe(args) -> int:
-    from .formats import format_for
-    from .media import probe
-    from .outputs import OutputSet
-    from .pipeline import make_cues, resolve_preset, transcribe, write_subtitles
-    from .style import CaptionStyle
-
-    from .pipeline import _backend, _language
-
-    target = Path(args.output)
-    format_for(target)
-    _language(args.lang)
-    _backend(args.backend, args.compute_type)
-    preset = resolve_preset(args.preset, args.style)
-    info = probe(args.input, require_video=False)
-    with OutputSet(force=args.force, inputs=[info.path]) as out:
-        tmp = out.add(target)
-        transcript = transcribe(info.path, lang=args.lang, model=args.model, backend=args.backend,
-                                compute_type=args.compute_type, progress=_progress(args), info=info)
-        frame = (info.display_width, info.display_height)
-        cues = make_cues(transcript, preset=preset, frame=frame, fps=float(info.fps), cps=args.cps)
-        write_subtitles(tmp, cues, CaptionStyle.for_frame(preset, *frame), transcript)
+    result = pipeline.transcribe_to_file(args.input, args.output, settings_from_args(args), force=args.force,
+                                         progress=_progress(args))
+    transcript = result.transcript
     low = transcript.low_confidence(args.review_below)
-    _info(f"wrote {target}: {len(transcript.words)} words ({transcript.language}), {len(cues)} captions")
+    _info(f"wrote {result.path}: {len(transcript.words)} words ({transcript.language}), {len(result.cues)} captions")
     if low:
         shown = ", ".join(f"{w.text} ({w.start:.1f}s, p={w.probability:.2f})" for w in low[:10])
         more = f" and {len(low) - 10} more" if len(low) > 10 else ""
@@ -375,25 +326,23 @@ def cmd_transcribe(args) -> int:
 
 
 def cmd_burn(args) -> int:
-    from .pipeline import burn
-
-    output = burn(args.input, args.subs, args.output, force=args.force, renderer=args.renderer,
-                  encoder=_encoder(args), progress=_progress(args), **composition_kwargs(args))
+    output = pipeline.burn(args.input, args.subs, args.output, settings_from_args(args), force=args.force,
+                           progress=_progress(args))
     _info(f"wrote {output}")
     return EXIT_OK
 
 
-def cmd_lint(args) -> int:
-    from .formats import load_cues
-    from .pipeline import check_cues, resolve_preset
-
+def _frame_size(text: str) -> tuple[int, int]:
     try:
-        width, height = (int(v) for v in args.size.lower().split("x"))
+        width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise InputError(f"--size must look like 1080x1920, not {args.size!r}") from None
-    cues = load_cues(args.subs)
-    preset = resolve_preset(args.preset, args.style)
-    violations = check_cues(cues, preset=preset, frame=(width, height), fps=args.fps, cps=args.cps)
+        raise InputError(f"--size must look like 1080x1920, not {text!r}") from None
+    return width, height
+
+
+def cmd_lint(args) -> int:
+    cues, violations = pipeline.lint_file(args.subs, settings_from_args(args), frame=_frame_size(args.size),
+                                          fps=args.fps)
     for violation in violations:
         print(violation)
     _info(f"{len(cues)} captions, {len(violations)} problems" if violations else f"{len(cues)} captions, no problems")
@@ -401,53 +350,26 @@ def cmd_lint(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from . import models
-
     if args.models_command == "list":
         status = models.model_status()
         ct2 = "ready" if status.assembled and status.checksum_ok else status.detail
         print(f"base  faster-whisper  {status.path}: {ct2}")
-        try:
-            models.require_openai_whisper()
-            print(f"base  openai-whisper  {models.openai_checkpoint_status()}")
-        except CaptionerError as exc:
-            print(f"base  openai-whisper  not available: {exc}")
+        print(f"base  openai-whisper  {models.openai_status()}")
         print("other names (small, large-v3, ...) are downloaded by the backend on first use where there is internet")
         return EXIT_OK
-
-    from .convert import checkpoint_from_ct2, save_checkpoint
-    from .outputs import OutputSet
-
-    models.require_openai_whisper()
-    if args.output is None:
-        if args.model != models.EMBEDDED_MODEL:
-            raise InputError("give -o PATH for the checkpoint of a model folder (only 'base' has a place in the cache)")
-        if not args.force and models.checkpoint_current(models.openai_checkpoint_path()):
-            _info(f"already converted: {models.openai_checkpoint_path()} (--force converts it again)")
-            return EXIT_OK
-        target = models.convert_embedded_for_openai(force=args.force)
-    else:
-        target = Path(args.output)
-        with OutputSet(force=args.force, inputs=[]) as out:
-            tmp = out.add(target)
-            if args.model == models.EMBEDDED_MODEL:
-                models.convert_embedded_for_openai(tmp)
-            else:
-                folder = Path(args.model).expanduser()
-                if not (folder / "model.bin").is_file():
-                    raise InputError(f"{args.model}: not 'base' nor a folder with a CTranslate2 model.bin")
-                save_checkpoint(checkpoint_from_ct2(folder), tmp)
-    size = target.stat().st_size / 1e6
-    _info(f"wrote {target} ({size:.0f} MB): use it with --backend openai-whisper "
-          f"--model {'base' if args.output is None else target}, or whisper.load_model()")
+    done = models.convert_for_openai(args.model, args.output, force=args.force)
+    if not done.converted:
+        _info(f"already converted: {done.path} (--force converts it again)")
+        return EXIT_OK
+    size = done.path.stat().st_size / 1e6
+    _info(f"wrote {done.path} ({size:.0f} MB): use it with --backend openai-whisper "
+          f"--model {'base' if args.output is None else done.path}, or whisper.load_model()")
     return EXIT_OK
 
 
 def cmd_doctor(args) -> int:
-    from .doctor import run_checks
-
     ok = True
-    for check in run_checks():
+    for check in doctor.run_checks():
         mark = "ok  " if check.ok else "FAIL"
         print(f"{mark} {check.name}: {check.detail}")
         if not check.ok:

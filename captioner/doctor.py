@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import importlib
+import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
+from . import extras
+from .asr.models import ensure_embedded_model, model_status, openai_checkpoint_status
+from .cues import Cue
 from .errors import CaptionerError
+from .render.ass_script import burn_script
+from .render.ffmpeg import ffmpeg_exe
+from .styles.fonts import DEFAULT_FONT_PACKAGE, TextMeasurer, font_info, package_font
+from .styles.presets import get_preset
+from .styles.style import CaptionStyle
 
 REQUIRED_PACKAGES = {
     "faster_whisper": "faster-whisper",
@@ -29,8 +41,6 @@ class Check:
 
 
 def check_ffmpeg() -> list[Check]:
-    from .burn import ffmpeg_exe
-
     try:
         exe = ffmpeg_exe()
         version = subprocess.run([exe, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30)
@@ -51,8 +61,6 @@ def check_ffmpeg() -> list[Check]:
 
 
 def check_font() -> Check:
-    from .fonts import DEFAULT_FONT_PACKAGE, TextMeasurer, font_info, package_font
-
     try:
         path = package_font(DEFAULT_FONT_PACKAGE)
         info = font_info(path)
@@ -65,16 +73,6 @@ def check_font() -> Check:
 
 def check_libass_font() -> Check:
     """Render one frame and read libass's own font choice: ours, and no fallback for Arabic."""
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from .burn import ffmpeg_exe
-    from .cues import Cue
-    from .presets import get_preset
-    from .render import burn_script
-    from .style import CaptionStyle
-
     try:
         style = CaptionStyle.for_frame(get_preset("tiktok"), 1080, 1920)
         with tempfile.TemporaryDirectory(prefix="captioner-doctor-") as tmp:
@@ -100,8 +98,6 @@ def check_libass_font() -> Check:
 
 
 def check_model() -> Check:
-    from .models import ensure_embedded_model, model_status
-
     status = model_status()
     if not status.packages_installed:
         return Check("model", False, "embedded model packages missing",
@@ -122,13 +118,7 @@ def check_openai_backend() -> Check:
 
     Optional, so its absence is reported but is not a failure.
     """
-    from importlib.metadata import PackageNotFoundError, version
-
-    from .models import openai_checkpoint_status, require_openai_whisper
-
-    try:
-        require_openai_whisper()
-    except CaptionerError:
+    if not extras.installed("openai"):
         return Check("openai-whisper", True, "not installed (optional backend: pip install 'captioner[openai]')")
     try:
         versions = f"openai-whisper {version('openai-whisper')}, torch {version('torch')}"

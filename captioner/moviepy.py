@@ -5,7 +5,7 @@
 >>> clip = caption_clip(VideoFileClip("clip.mp4"), "clip.srt")   # or cues, or None to transcribe
 >>> clip.write_videofile("clip.captioned.mp4")
 
-The captions are drawn by :mod:`captioner.draw` with the same layout, font and
+The captions are drawn by :mod:`captioner.render.pillow.draw` with the same layout, font and
 Arabic shaping as ``captioner burn --renderer pillow``, one ``ImageClip`` per
 cue over the video in a ``CompositeVideoClip``.  Needs the ``moviepy`` extra:
 ``pip install 'captioner[moviepy]'``.
@@ -16,17 +16,20 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+import av
 import numpy as np
 
-from .composite import CaptionLayer, open_video, require_moviepy
+from . import extras
+from .asr import Recognizer, check_language, make_recognizer
 from .cues import Cue, Transcript
 from .errors import InputError
 from .formats import load_cues
-from .media import SAMPLE_RATE, probe
-from .pipeline import _language, _preset, make_cues
-from .presets import Preset
-from .recognize import Recognizer, make_recognizer
-from .style import CaptionStyle
+from .media.audio import SAMPLE_RATE
+from .media.probe import probe
+from .pipeline import make_cues
+from .render.pillow.composite import CaptionLayer, open_video
+from .styles.presets import Preset, get_preset
+from .styles.style import CaptionStyle
 
 __all__ = ["caption_clip", "caption_layer"]
 
@@ -35,8 +38,6 @@ def _clip_audio(clip) -> np.ndarray:
     """A clip's sound as 16 kHz mono float32, as the recognizer takes it."""
     if clip.audio is None:
         raise InputError("the clip has no audio, nothing to transcribe; pass cues or a subtitle file")
-    import av
-
     # Read at the clip's own rate (moviepy 2.2 returns a constant for some other rates)
     # and resampled by libswresample, with its anti-aliasing filter.
     rate = int(clip.audio.fps)
@@ -60,7 +61,7 @@ def caption_layer(
 ) -> CaptionLayer:
     """Every cue drawn for a frame of ``size``: ``.image_clips()`` gives one moviepy ``ImageClip``
     per cue; ``.apply(frame, t)`` blends the captions into one RGB frame."""
-    style = CaptionStyle.for_frame(_preset(preset), *size)
+    style = CaptionStyle.for_frame(get_preset(preset) if isinstance(preset, str) else preset, *size)
     return CaptionLayer(cues, style, shaping=shaping)
 
 
@@ -84,9 +85,7 @@ def caption_clip(
     The result's first layer is the video, the others one ``ImageClip`` per
     cue; its audio is the video's.
     """
-    require_moviepy()
-    from moviepy import CompositeVideoClip
-
+    moviepy = extras.moviepy()
     if isinstance(video, (str, os.PathLike)):
         clip = open_video(video, audio=True, info=probe(video, require_audio=False))
     else:
@@ -94,7 +93,7 @@ def caption_clip(
     size = tuple(clip.size)
     fps = float(clip.fps or 30.0)
     if cues is None:
-        language = _language(lang)
+        language = check_language(lang)
         recognizer = recognizer or make_recognizer("faster-whisper", model)
         cues = recognizer.transcribe(_clip_audio(clip), language=language)
     if isinstance(cues, (str, os.PathLike)):
@@ -102,4 +101,4 @@ def caption_clip(
     elif isinstance(cues, Transcript):
         cues = make_cues(cues, preset=preset, frame=size, fps=fps, cps=cps, duration=clip.duration)
     layer = caption_layer(size, list(cues), preset=preset, shaping=shaping)
-    return CompositeVideoClip([clip, *layer.image_clips()], size=size)
+    return moviepy.CompositeVideoClip([clip, *layer.image_clips()], size=size)

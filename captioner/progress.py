@@ -7,6 +7,10 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import Progress as RichBar
+
 Update = Callable[[float], None]
 
 
@@ -25,10 +29,7 @@ class RichProgress:
     """One bar per stage (transcribing, burning), in seconds of media, on stderr."""
 
     def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-
-        self._progress = Progress(
+        self._progress = RichBar(
             TextColumn("{task.description}"),
             BarColumn(),
             TaskProgressColumn(),
@@ -62,10 +63,7 @@ class BatchProgress:
         self.enabled = enabled
         self._bar = None
         if enabled and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._bar = Progress(
+            self._bar = RichBar(
                 TextColumn("batch"),
                 BarColumn(),
                 MofNCompleteColumn(),

@@ -15,7 +15,7 @@ SPEECH_DIR = Path(os.environ.get("CAPTIONER_SPEECH_DATA", ROOT.parent / "shared"
 
 
 def ffmpeg() -> str:
-    from captioner.burn import ffmpeg_exe
+    from captioner.render.ffmpeg import ffmpeg_exe
 
     return ffmpeg_exe()
 
@@ -63,15 +63,15 @@ requires_speech = pytest.mark.skipif(
 
 @pytest.fixture(scope="session")
 def recognizer():
-    from captioner.recognize import FasterWhisperRecognizer
+    from captioner.asr.faster_whisper_backend import FasterWhisperRecognizer
 
     return FasterWhisperRecognizer("base")
 
 
 @pytest.fixture(scope="session")
 def tiktok_style():
-    from captioner.presets import get_preset
-    from captioner.style import CaptionStyle
+    from captioner.styles.presets import get_preset
+    from captioner.styles.style import CaptionStyle
 
     return CaptionStyle.for_frame(get_preset("tiktok"), 1080, 1920)
 

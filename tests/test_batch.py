@@ -145,16 +145,18 @@ def test_rerun_does_nothing_then_redoes_exactly_a_deleted_output(campaign, first
 
 
 def test_changed_input_or_settings_change_the_fingerprint(tmp_path, campaign):
-    from captioner.batch import file_sha256, fingerprint, plan
-    from captioner.burn import EncoderSettings
+    from captioner.batch.records import file_sha256, fingerprint
+    from captioner.batch.plan import plan
+    from captioner.settings import CaptionSettings
+    from captioner.render.ffmpeg import EncoderSettings
 
     folder, _ = campaign
     style = tmp_path / "house.toml"
     style.write_text("[caption]\nfont_size = 60\n")
-    settings = {"lang": "ar", "model": "base", "preset": "tiktok", "cps": None, "encoder": EncoderSettings()}
+    settings = CaptionSettings(lang="ar", model="base", preset="tiktok", cps=None, encoder=EncoderSettings())
 
     def fingerprints(**overrides) -> dict[str, str]:
-        jobs = plan(folder, tmp_path / "out", {**settings, **overrides})
+        jobs = plan(folder, tmp_path / "out", settings.with_options(**overrides))
         for job in jobs:
             if Path(job.input).stat().st_size:
                 fingerprint(job, None, {})
@@ -194,10 +196,10 @@ def test_manifest_rows_override_and_fail_alone(tmp_path, campaign):
     clips = list(json.loads((out / "report.json").read_text())["clips"])
     assert [c["status"] for c in clips] == ["ok", "failed", "failed", "ok"]
     # The row's interpreter is inset (with the batch-wide --sign-border): the bars, where the clip has none.
-    from captioner.media import probe
-    from captioner.pipeline import compose
-    from captioner.inset import SignOptions
-    from captioner.presets import get_preset
+    from captioner.media.probe import probe
+    from captioner.render.compose import compose
+    from captioner.render.inset import SignOptions
+    from captioner.styles.presets import get_preset
 
     signed = out / "signed" / "e.mp4"
     layout = compose(probe(signed), get_preset("tiktok"), sign=SignOptions(interpreter, border=True))
@@ -282,7 +284,8 @@ def test_ctrl_c_leaves_no_partial_output_and_a_rerun_continues(tmp_path, campaig
 
 
 def test_plan_mirrors_paths_without_collisions(tmp_path):
-    from captioner.batch import plan
+    from captioner.batch.plan import plan
+    from captioner.settings import CaptionSettings
 
     inputs = tmp_path / "in"
     for name in ("x/clip.mp4", "y/clip.mp4", "z/clip.mp4", "z/clip.mov", "top.MP4", ".hidden/skip.mp4", "notes.txt"):
@@ -291,7 +294,7 @@ def test_plan_mirrors_paths_without_collisions(tmp_path):
     out = inputs / "captioned"  # inside the inputs: its files are never inputs
     (out / "old").mkdir(parents=True)
     (out / "old" / "clip.mp4").write_bytes(b"x")
-    jobs = plan(inputs, out, {"lang": "ar"})
+    jobs = plan(inputs, out, CaptionSettings(lang="ar"))
     assert {j.name: os.path.relpath(j.output, out) for j in jobs} == {
         "top.MP4": "top.mp4",
         "x/clip.mp4": "x/clip.mp4",

@@ -12,7 +12,7 @@ import pytest
 
 from captioner import burn
 from captioner.formats import load_cues
-from captioner.media import probe
+from captioner.media.probe import probe
 from conftest import ffmpeg, make_video, run_cli, run_ffmpeg
 
 SRT = """1
@@ -108,8 +108,8 @@ def test_rotated_phone_video_is_captioned_upright(tmp_path, srt):
 
 def test_ass_sidecar_has_playres_and_rtl_encoding(tmp_path, clip, srt):
     from captioner.formats import dumps
-    from captioner.presets import get_preset
-    from captioner.style import CaptionStyle
+    from captioner.styles.presets import get_preset
+    from captioner.styles.style import CaptionStyle
 
     style = CaptionStyle.for_frame(get_preset("tiktok"), 540, 960)
     text = dumps(load_cues(srt), "ass", style=style)

@@ -11,11 +11,13 @@ import pytest
 from PIL import Image
 
 from captioner.cues import Cue, Word
-from captioner.inset import SignOptions
-from captioner.media import probe
-from captioner.pipeline import burn, compose, resolve_preset
-from captioner.presets import MIN_SIGN_FRACTION, PRESETS, get_preset
-from captioner.render import layout_cue
+from captioner.render.inset import SignOptions
+from captioner.media.probe import probe
+from captioner.pipeline import burn, caption_rules
+from captioner.settings import CaptionSettings
+from captioner.render.compose import compose
+from captioner.styles.presets import MIN_SIGN_FRACTION, PRESETS, get_preset
+from captioner.render.layout import layout_cue
 from conftest import ffmpeg, make_video, run_cli, run_ffmpeg
 
 import ocr
@@ -151,9 +153,9 @@ def test_a_large_inset_narrows_the_caption_band_and_ocr_stays_clear_of_it(media,
     assert inset.side == "left" and inset.y + inset.height > g.bottom - 250  # beside the captions, not above
     assert g.left >= inset.x + inset.width  # the band moved right of the inset
     cue = Cue(0.2, 3.8, ("نريد أن يصل صوتنا إلى الجميع،", "ومنهم الصم وضعاف السمع."))
-    from captioner.pipeline import _fit_lines
+    from captioner.captions.reflow import fit_lines
 
-    fitted = _fit_lines([cue], layout.style, 30.0)
+    fitted = fit_lines([cue], caption_rules(layout.style, 30.0), layout.style.measurer().width)
     assert len(fitted) > 1, "too many words for two narrow lines: the cue is cut in time"
     assert fitted[0].start == cue.start and fitted[-1].end == cue.end
     frames = ocr.extract_frames(out, [(c.start + c.end) / 2 for c in fitted])
@@ -277,7 +279,7 @@ def test_presets_are_data_and_scale_to_the_frame():
 def test_style_file_overrides_preset_fields(tmp_path, media):
     style = tmp_path / "house.toml"
     style.write_text('preset = "tiktok"\ntext_colour = "#00FFFF"\nem_px = 64\nbox_opacity = 0.7\nmax_cps = 15\n')
-    preset = resolve_preset("generic", style)
+    preset = CaptionSettings(preset="generic", style=style).resolved_preset()
     assert (preset.text_colour, preset.em_px, preset.box_opacity, preset.max_cps, preset.rail) == (
         "#00FFFF", 64.0, 0.7, 15.0, "left")
     out = tmp_path / "out.mp4"

@@ -10,13 +10,14 @@ import pysubs2
 import pytest
 
 from captioner.formats import load_cues
-from captioner.lint import lint
-from captioner.media import probe
+from captioner.captions.lint import lint
+from captioner.media.probe import probe
 from captioner.pipeline import caption_rules, transcribe
-from captioner.presets import get_preset
-from captioner.render import layout_cue
-from captioner.style import CaptionStyle
-from captioner.text import normalise_for_scoring, strip_bidi_controls
+from captioner.styles.presets import get_preset
+from captioner.render.layout import layout_cue
+from captioner.styles.style import CaptionStyle
+from captioner.text.scoring import normalise_for_scoring
+from captioner.text.bidi import strip_bidi_controls
 from conftest import MEASUREMENTS, make_video, requires_speech, run_cli, run_ffmpeg, speech_manifest
 from test_burn import audio_packets
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from captioner import models
+from captioner.asr import models
 
 
 @pytest.fixture

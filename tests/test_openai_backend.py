@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from captioner import models
+from captioner.asr import models
 from captioner.errors import InputError
 
 from conftest import MEASUREMENTS, ROOT, requires_speech, run_cli, run_ffmpeg, speech_manifest
@@ -30,7 +30,7 @@ requires_openai = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def openai_recognizer():
-    from captioner.recognize import OpenAIWhisperRecognizer
+    from captioner.asr.openai_whisper_backend import OpenAIWhisperRecognizer
 
     return OpenAIWhisperRecognizer("base", workers=1)
 
@@ -38,7 +38,7 @@ def openai_recognizer():
 @pytest.fixture(scope="module")
 def float_recognizer():
     """faster-whisper on the same weights in float32: the reference the conversion must match."""
-    from captioner.recognize import FasterWhisperRecognizer
+    from captioner.asr.faster_whisper_backend import FasterWhisperRecognizer
 
     return FasterWhisperRecognizer("base", workers=1, compute_type="float32")
 
@@ -47,7 +47,7 @@ def float_recognizer():
 def sample_mel():
     import whisper
 
-    from captioner.media import load_audio
+    from captioner.media.audio import load_audio
 
     audio = whisper.pad_or_trim(load_audio(SAMPLE))
     return whisper.log_mel_spectrogram(audio).numpy()[None]
@@ -141,7 +141,7 @@ def test_damaged_cached_checkpoint_is_converted_again(tmp_path, monkeypatch):
 
 
 def test_not_a_ctranslate2_model_is_refused(tmp_path):
-    from captioner.convert import read_ct2_model
+    from captioner.asr.convert import read_ct2_model
 
     junk = tmp_path / "model.bin"
     junk.write_bytes(b"\x06\x00\x00\x00" + b"\xff" * 10)
@@ -161,9 +161,9 @@ def test_backends_agree_on_real_speech(openai_recognizer, float_recognizer):
     """Two shared clips with 3 s of silence between, language detected: same words, times, cues."""
     import jiwer
 
-    from captioner.media import SAMPLE_RATE, load_audio
+    from captioner.media.audio import SAMPLE_RATE, load_audio
     from captioner.pipeline import make_cues
-    from captioner.text import normalise_for_scoring
+    from captioner.text.scoring import normalise_for_scoring
 
     rows = speech_manifest()[1:3]
     first, second = (load_audio(wav) for wav, _, _ in rows)
@@ -200,7 +200,7 @@ def test_backends_agree_on_real_speech(openai_recognizer, float_recognizer):
 
 @requires_openai
 def test_cli_transcribe_with_openai_backend(tmp_path, short_clip, float_recognizer):
-    from captioner.media import load_audio
+    from captioner.media.audio import load_audio
 
     out = tmp_path / "first.json"
     result = run_cli("transcribe", str(short_clip), "-o", str(out), "--backend", "openai-whisper", "-q")
@@ -247,8 +247,8 @@ def test_cli_both_backends_give_the_same_words_with_compute_type_float32(tmp_pat
 
 def test_compute_type_reaches_the_model():
     """``compute_type`` is what CTranslate2 actually runs: auto is int8 (CPU), float32 is float32 (batch included)."""
-    from captioner.batch import JobRunner
-    from captioner.recognize import make_recognizer
+    from captioner.batch.runner import JobRunner
+    from captioner.asr import make_recognizer
 
     assert make_recognizer("faster-whisper", "base", workers=1)._models[0].model.compute_type.startswith("int8")
     runner = JobRunner(threads=1)

@@ -20,13 +20,13 @@ from PIL import Image
 
 import ocr
 from captioner import Cue, burn, caption
-from captioner.draw import CueDrawer, has_raqm, resolve_shaping
+from captioner.render.pillow.draw import CueDrawer, has_raqm, resolve_shaping
 from captioner.errors import CaptionerError, InputError
 from captioner.formats import load_cues
-from captioner.media import probe
-from captioner.presets import get_preset
-from captioner.render import layout_cue
-from captioner.style import CaptionStyle
+from captioner.media.probe import probe
+from captioner.styles.presets import get_preset
+from captioner.render.layout import layout_cue
+from captioner.styles.style import CaptionStyle
 from conftest import ROOT, make_video, run_cli, run_ffmpeg
 from test_burn import SRT, audio_packets, caption_box_pixels, frame_at
 
@@ -194,7 +194,7 @@ def test_missing_moviepy_is_one_line_naming_the_extra(tmp_path, clip, srt):
     result = run_cli("burn", str(clip), "--subs", str(srt), "-o", str(out), "--renderer", "pillow", env=env)
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip().splitlines() == [
-        "captioner: error: the pillow renderer needs moviepy: pip install 'captioner[moviepy]'"
+        "captioner: error: the pillow renderer needs the moviepy extra: pip install 'captioner[moviepy]' (cannot import moviepy)"
     ]
     assert not out.exists() and list(tmp_path.glob(".*part*")) == []
     assert run_cli("burn", str(clip), "--subs", str(srt), "-o", str(out), env=env).returncode == 0  # libass unaffected
@@ -273,7 +273,7 @@ def test_caption_with_the_pillow_renderer_and_a_transcribing_caption_clip(tmp_pa
 def test_frame_prefetch_passes_errors_on_and_stops_when_abandoned():
     import threading
 
-    from captioner.composite import _prefetched
+    from captioner.render.pillow.composite import prefetched
 
     def frames():
         yield 1
@@ -282,10 +282,10 @@ def test_frame_prefetch_passes_errors_on_and_stops_when_abandoned():
 
     got = []
     with pytest.raises(OSError, match="decoder died"):
-        for item in _prefetched(frames()):
+        for item in prefetched(frames()):
             got.append(item)
     assert got == [1, 2]
-    endless = _prefetched(iter(range(10**9)), depth=2)
+    endless = prefetched(iter(range(10**9)), depth=2)
     assert next(endless) == 0
     endless.close()  # the consumer stops early (ffmpeg failed): the producer thread ends too
     assert not any(t.name == "captioner-frames" for t in threading.enumerate())

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from captioner.cues import Word
-from captioner.recognize import clean_words, drop_repetition_loops
-from captioner.text import APPEND_PUNCTUATION
+from captioner.asr.words import clean_words, drop_repetition_loops
+from captioner.text.arabic import APPEND_PUNCTUATION
 
 from conftest import MEASUREMENTS, requires_speech, speech_manifest
 
@@ -47,9 +47,9 @@ def test_long_speech_is_cut_at_pauses_and_recognised_in_parallel(recognizer):
     import jiwer
     import numpy as np
 
-    from captioner.media import SAMPLE_RATE, load_audio
-    from captioner.recognize import speech_chunks
-    from captioner.text import normalise_for_scoring
+    from captioner.media.audio import SAMPLE_RATE, load_audio
+    from captioner.asr.chunks import speech_chunks
+    from captioner.text.scoring import normalise_for_scoring
 
     rows = speech_manifest()[:9]
     pause = np.zeros(SAMPLE_RATE // 3, dtype=np.float32)

@@ -40,14 +40,16 @@ import pytest
 
 import conftest
 import ocr
-from captioner.burn import build_command, burn_cues, run_ffmpeg
-from captioner.composite import burn_cues_pillow
-from captioner.draw import CueDrawer, has_raqm, visual_order
+from captioner.render.libass import build_command, burn_cues
+from captioner.render.ffmpeg import run_ffmpeg
+from captioner.render.pillow.composite import burn_cues_pillow
+from captioner.render.pillow.draw import CueDrawer, has_raqm, visual_order
 from captioner.cues import Cue
-from captioner.media import probe
-from captioner.presets import get_preset
-from captioner.render import burn_script, layout_cue
-from captioner.style import STYLE_NAME, CaptionStyle
+from captioner.media.probe import probe
+from captioner.styles.presets import get_preset
+from captioner.render.ass_script import burn_script
+from captioner.render.layout import layout_cue
+from captioner.styles.style import STYLE_NAME, CaptionStyle
 
 # Measured 0.000 for every line (see the module docstring); a missing, unjoined or
 # misplaced glyph costs 1/len per character, so 0.20 still fails a line with a few.

@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from captioner.cues import Cue, Word
-from captioner.lint import lint
-from captioner.presets import get_preset
-from captioner.segment import Rules, Segmenter
-from captioner.style import CaptionStyle
-from captioner.text import reading_length
+from captioner.captions.lint import lint
+from captioner.styles.presets import get_preset
+from captioner.captions.segment import Rules, Segmenter
+from captioner.styles.style import CaptionStyle
+from captioner.text.arabic import reading_length
 
 STYLE = CaptionStyle.for_frame(get_preset("tiktok"), 1080, 1920)
 MEASURE = STYLE.measurer()

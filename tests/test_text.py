@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from captioner.text import (
-    LRM,
-    RLM,
-    is_rtl,
-    normalise_for_scoring,
-    normalise_line,
-    reading_length,
-    sidecar_line,
-    strip_bidi_controls,
-)
+from captioner.text.bidi import LRM, RLM, is_rtl, sidecar_line, strip_bidi_controls
+from captioner.text.scoring import normalise_for_scoring
+from captioner.text.arabic import normalise_line, reading_length
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,130 @@
+"""The recogniser interface, and the chunked parallel recognition both Whisper backends share.
+
+A recogniser turns 16 kHz mono audio into a :class:`~captioner.cues.Transcript`
+of timed words.  Backends (one module each, registered by name in
+:mod:`captioner.asr.registry`) subclass :class:`ChunkedRecognizer` and recognise
+one chunk; chunking, language detection, parallel workers and the word clean-up
+are the same for all of them, so every backend gives the same kind of transcript.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import ClassVar, Protocol
+
+import numpy as np
+
+from ..cues import Transcript, Word
+from ..errors import InputError
+from ..media.audio import SAMPLE_RATE
+from .chunks import Chunk, speech_chunks
+from .words import clean_words
+
+ProgressCallback = Callable[[float], None]  # seconds of audio done
+
+# Weights above this size are not worth holding once per worker by default.
+REPLICATE_MAX_BYTES = 1 << 30
+_SMALL_MODELS = {"tiny", "base", "small"}
+
+
+class Recognizer(Protocol):
+    def transcribe(
+        self, audio: np.ndarray, *, language: str | None, progress: ProgressCallback | None = None
+    ) -> Transcript: ...
+
+
+class ChunkedRecognizer:
+    """What both backends share: chunks cut at pauses, one model replica per worker.
+
+    Long audio is cut at pauses into chunks of one Whisper window each, and the
+    chunks are recognised in parallel, one model replica per worker.  On a CPU,
+    beam search barely gains from a second thread (small matrices, one decoding
+    step after another), so two single-threaded replicas recognise a minute of
+    speech in about half the time of one replica on two threads.  Each worker
+    takes a fixed share of the chunks (i, i + n, …), so with the seed the words
+    are the same on every run with the same number of workers.  Subclasses load
+    ``self._models`` and recognise one chunk; words of every backend go through
+    the same :func:`clean_words`.
+    """
+
+    #: The name ``--backend`` takes; the registry keys backends by it.
+    backend: ClassVar[str]
+    #: Compute types the backend runs, and the one ``auto`` means on a CPU.
+    compute_types: ClassVar[tuple[str, ...]]
+    default_compute_type: ClassVar[str]
+
+    workers: int
+    _models: list
+
+    def _seed(self) -> None:
+        raise NotImplementedError
+
+    def _before(self, parallel: int) -> None:
+        """Called once chunks are known: ``parallel`` workers will run at once."""
+
+    def _detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        raise NotImplementedError
+
+    def _recognize(
+        self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback
+    ) -> tuple[list[Word], str, float]:
+        raise NotImplementedError
+
+    def transcribe(
+        self, audio: np.ndarray, *, language: str | None, progress: ProgressCallback | None = None
+    ) -> Transcript:
+        self._seed()
+        chunks = speech_chunks(audio, self.workers)
+        self._before(min(self.workers, len(chunks)))
+        probability = 1.0
+        try:
+            if language is None and len(chunks) > 1:
+                # Detect once for the whole clip, so that every chunk agrees.
+                language, probability = self._detect_language(audio)
+            done = [0.0] * len(chunks)
+            lock = threading.Lock()
+
+            def report(i: int, seconds: float) -> None:
+                if progress:
+                    with lock:
+                        done[i] = seconds
+                        progress(sum(done))
+
+            def run_share(worker: int) -> dict[int, tuple[list[Word], str, float]]:
+                model = self._models[worker]
+                return {
+                    i: self._recognize(model, audio, chunks[i], language, partial(report, i))
+                    for i in range(worker, len(chunks), self.workers)
+                }
+
+            if len(chunks) == 1:
+                results = run_share(0)
+            else:
+                results = {}
+                with ThreadPoolExecutor(min(self.workers, len(chunks)), thread_name_prefix="asr") as pool:
+                    for share in pool.map(run_share, range(min(self.workers, len(chunks)))):
+                        results.update(share)
+        except ValueError as exc:  # unknown language code and similar
+            raise InputError(str(exc)) from None
+        words = [w for i in range(len(chunks)) for w in results[i][0]]
+        if len(chunks) == 1:
+            language, probability = results[0][1], results[0][2]
+        return Transcript(
+            language=language or "",
+            language_probability=float(probability),
+            duration=len(audio) / SAMPLE_RATE,
+            words=tuple(clean_words(words)),
+        )
+
+
+def default_workers(model_path: str, cores: int) -> int:
+    """One recogniser per core, up to four, unless the weights are large."""
+    try:
+        size = os.path.getsize(os.path.join(model_path, "model.bin"))
+    except OSError:  # a name faster-whisper will download
+        size = 0 if model_path.split(".")[0] in _SMALL_MODELS else REPLICATE_MAX_BYTES + 1
+    return max(1, min(cores, 4)) if size <= REPLICATE_MAX_BYTES else 1

@@ -1,0 +1,188 @@
+"""The openai-whisper backend (PyTorch, the ``openai`` extra): the reference implementation, decoding as faster-whisper does."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+from faster_whisper.vad import SpeechTimestampsMap, VadOptions, get_speech_timestamps
+
+from .. import extras
+from ..cues import Word
+from ..errors import CaptionerError, InputError
+from ..media.audio import SAMPLE_RATE
+from ..system import available_cores
+from ..text.arabic import APPEND_PUNCTUATION
+from .base import REPLICATE_MAX_BYTES, ChunkedRecognizer, ProgressCallback
+from .chunks import Chunk
+from .convert import checkpoint_from_ct2, load_checkpoint_model
+from .models import EMBEDDED_MODEL, convert_embedded_for_openai
+from .registry import check_compute_type, register_recognizer
+
+# faster-whisper's decoding defaults, passed to openai-whisper explicitly so that
+# both backends search and fall back alike: candidates when sampling, and the
+# temperatures, compression ratio, mean log-probability and no-speech limits of
+# the fallback.
+_BEST_OF = 5
+_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+_COMPRESSION_RATIO_THRESHOLD = 2.4
+_LOGPROB_THRESHOLD = -1.0
+_NO_SPEECH_THRESHOLD = 0.6
+
+
+@register_recognizer
+class OpenAIWhisperRecognizer(ChunkedRecognizer):
+    """openai-whisper (PyTorch), decoding exactly as :class:`FasterWhisperRecognizer` does.
+
+    Same chunks cut at pauses, same Silero VAD inside a chunk (faster-whisper's,
+    as openai-whisper has none: speech is kept with faster-whisper's defaults and
+    word times are mapped back), beam 5, the same temperature fallback, word
+    timestamps, ``condition_on_previous_text=False`` and Arabic punctuation, and
+    the same post-processing.  ``--model base`` runs the embedded weights,
+    converted once (:func:`captioner.models.convert_embedded_for_openai`), so both
+    backends run the very same weights.  float32 on the CPU; torch's thread count
+    is process-wide and set to ``cpu_threads`` (default: cores / workers).
+    """
+
+    backend = "openai-whisper"
+    compute_types = ("float32",)  # PyTorch has no int8 Whisper
+    default_compute_type = "float32"
+
+    def __init__(
+        self,
+        model: str = "base",
+        *,
+        device: str = "cpu",
+        compute_type: str = "auto",
+        cpu_threads: int = 0,
+        workers: int = 0,
+        beam_size: int = 5,
+        seed: int = 0,
+    ) -> None:
+        self.compute_type = check_compute_type(self.backend, compute_type)
+        extras.openai_whisper()
+        torch = extras.torch()
+
+        self.model_name = model
+        self.beam_size = beam_size
+        self.seed = seed
+        self.device = device
+        first = load_openai_model(model, device)
+        cores = available_cores()
+        size = sum(p.numel() * p.element_size() for p in first.parameters())
+        self.workers = workers or (max(1, min(cores, 4)) if size <= REPLICATE_MAX_BYTES else 1)
+        self._cores = cores
+        self._fixed_threads = cpu_threads
+        self.cpu_threads = cpu_threads or max(1, cores // self.workers)
+        torch.set_num_threads(self.cpu_threads)
+        # openai-whisper's decoder installs kv-cache hooks on the model for each
+        # decode, so a model serves one thread at a time: one copy per worker.
+        self._models = [first] + [copy.deepcopy(first) for _ in range(self.workers - 1)]
+
+    def _seed(self) -> None:
+        # The temperature fallback samples from torch's global generator.  With
+        # one worker (or one chunk) a run is reproducible; parallel workers that
+        # both fall back to sampling draw from it in whatever order they reach it.
+        extras.torch().manual_seed(self.seed)
+
+    def _before(self, parallel: int) -> None:
+        # Unlike CTranslate2's, torch's thread count can change between calls: a
+        # clip short enough for one chunk gets every core instead of one worker's share.
+        if not self._fixed_threads:
+            self.cpu_threads = max(1, self._cores // max(1, parallel))
+            extras.torch().set_num_threads(self.cpu_threads)
+
+    @staticmethod
+    def _speech(audio: np.ndarray) -> list[dict]:
+        # faster-whisper's vad_filter=True with its default options.
+        return get_speech_timestamps(audio, VadOptions())
+
+    def _language_of(self, model, speech_audio: np.ndarray) -> tuple[str, float]:
+        torch, whisper = extras.torch(), extras.openai_whisper()
+        mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(speech_audio), model.dims.n_mels).to(model.device)
+        with torch.no_grad():
+            _, probs = model.detect_language(mel)
+        language = max(probs, key=probs.get)
+        return language, float(probs[language])
+
+    def _detect_language(self, audio: np.ndarray) -> tuple[str, float]:
+        speech = self._speech(audio)
+        kept = np.concatenate([audio[s["start"] : s["end"]] for s in speech]) if speech else audio
+        return self._language_of(self._models[0], kept)
+
+    def _recognize(
+        self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback
+    ) -> tuple[list[Word], str, float]:
+        torch = extras.torch()
+        offset = chunk.start / SAMPLE_RATE
+        piece = audio[chunk.start : chunk.end]
+        speech = self._speech(piece)
+        if not speech:
+            report(len(piece) / SAMPLE_RATE)
+            return [], language or "", 1.0 if language else 0.0
+        kept = np.ascontiguousarray(np.concatenate([piece[s["start"] : s["end"]] for s in speech]), dtype=np.float32)
+        probability = 1.0
+        if language is None:
+            language, probability = self._language_of(model, kept)
+        with torch.no_grad():
+            result = model.transcribe(
+                kept,
+                language=language,
+                task="transcribe",
+                verbose=None,  # no printing, no tqdm bar
+                beam_size=self.beam_size,
+                best_of=_BEST_OF,
+                temperature=_TEMPERATURES,
+                compression_ratio_threshold=_COMPRESSION_RATIO_THRESHOLD,
+                logprob_threshold=_LOGPROB_THRESHOLD,
+                no_speech_threshold=_NO_SPEECH_THRESHOLD,
+                # Arabic loops feed on their own context (rtl-and-peers W3).
+                condition_on_previous_text=False,
+                word_timestamps=True,
+                append_punctuations=APPEND_PUNCTUATION,
+                fp16=False,
+            )
+        # Times in the speech-only audio → times in the chunk, as faster-whisper's
+        # restore_speech_timestamps does: both ends of a word from the part its middle is in.
+        times = SpeechTimestampsMap(speech, SAMPLE_RATE)
+        words: list[Word] = []
+        for segment in result["segments"]:
+            for w in segment.get("words") or ():
+                part = times.get_chunk_index((w["start"] + w["end"]) / 2)
+                start = float(times.get_original_time(w["start"], part))
+                end = float(times.get_original_time(w["end"], part))
+                words.append(Word(w["word"].strip(), offset + start, offset + end, float(w["probability"])))
+            report(float(times.get_original_time(segment["end"], is_end=True)))
+        report(len(piece) / SAMPLE_RATE)
+        return words, language, probability
+
+
+def load_openai_model(name: str, device: str = "cpu"):
+    """An openai-whisper model for ``--model``: float32, eval mode.
+
+    ``base`` is the embedded model, converted once (no download).  A ``.pt``
+    file is an openai-whisper checkpoint; a folder with a CTranslate2
+    ``model.bin`` is converted in memory.  Other names (``small``,
+    ``large-v3``, …) are downloaded by openai-whisper on a machine with internet.
+    """
+    whisper = extras.openai_whisper()
+    if name == EMBEDDED_MODEL:
+        path = convert_embedded_for_openai()
+        try:
+            return load_checkpoint_model(path, device)
+        except InputError:  # damaged behind the stamp's back: convert again
+            return load_checkpoint_model(convert_embedded_for_openai(force=True), device)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return load_checkpoint_model(checkpoint_from_ct2(path), device)
+    if path.is_file():
+        return load_checkpoint_model(path, device)
+    if name.startswith((".", "/", "~")) or name.endswith(".pt"):
+        raise InputError(f"model {name!r} not found (a .pt checkpoint or a CTranslate2 model folder)")
+    if name not in whisper.available_models():
+        raise InputError(f"unknown openai-whisper model {name!r} (available: {', '.join(whisper.available_models())})")
+    try:
+        return whisper.load_model(name, device=device)
+    except (OSError, RuntimeError) as exc:
+        raise CaptionerError(f"cannot load openai-whisper model {name!r}: {exc}") from None

@@ -1,0 +1,144 @@
+"""The local engine: a pool of worker processes on this machine.
+
+Engines (this one and :mod:`.ray_engine`) take the same
+:class:`~captioner.batch.schema.Job` objects and hand back the same
+:class:`~captioner.batch.schema.ClipResult` objects (made by
+:class:`~captioner.batch.runner.JobRunner`), one job per worker at a time, so a
+worker that hangs or dies takes only its own job with it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Sequence
+from multiprocessing.connection import wait
+
+from ..system import available_cores
+from .records import log_event, remove_partial_outputs
+from .runner import JobRunner
+from .schema import ClipResult, Job, OnResult
+
+
+def _worker_main(conn, threads: int) -> None:
+    # A process group of its own: a timed-out job is stopped by killing the group (the worker and its
+    # ffmpeg), and a Ctrl-C on the terminal reaches only the batch process, which then stops the workers.
+    os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    runner = JobRunner(threads)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):  # the batch process is gone
+            return
+        if job is None:
+            return
+        conn.send(runner.run(job))
+
+
+class _Worker:
+    def __init__(self, context, threads: int) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_worker_main, args=(child, threads), daemon=True, name="captioner-worker")
+        self.process.start()
+        child.close()
+        self.job: Job | None = None
+        self.started = 0.0
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.process.kill()
+        except (ProcessLookupError, ValueError):
+            pass
+        self.process.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.process.join(10)
+        if self.process.is_alive():
+            self.kill()
+
+
+class LocalEngine:
+    """N worker processes on this machine; each loads the model once and takes one job at a time.
+
+    A job past its time limit is stopped by killing its worker (with the ffmpeg it
+    started) and a fresh worker takes its place; so is a worker that dies.
+    """
+
+    name = "local"
+
+    def __init__(self, workers: int = 0, timeout: float | None = None) -> None:
+        self.workers = workers or default_local_workers()
+        self.timeout = timeout
+
+    def run(self, jobs: Sequence[Job], on_result: OnResult) -> None:
+        if not jobs:
+            return
+        count = min(self.workers, len(jobs))
+        threads = max(1, available_cores() // count)
+        context = multiprocessing.get_context("spawn")
+        pending = deque(jobs)
+        pool = [_Worker(context, threads) for _ in range(count)]
+        try:
+            while pending or any(w.job for w in pool):
+                for worker in pool:
+                    if worker.job is None and pending:
+                        worker.job, worker.started = pending.popleft(), time.monotonic()
+                        worker.conn.send(worker.job)
+                busy = [w for w in pool if w.job is not None]
+                deadline = None
+                if self.timeout:
+                    deadline = max(0.0, min(w.started + self.timeout for w in busy) - time.monotonic())
+                ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=deadline)
+                now = time.monotonic()
+                for i, worker in enumerate(pool):
+                    job = worker.job
+                    if job is None:
+                        continue
+                    if worker.conn in ready:
+                        try:
+                            result = worker.conn.recv()
+                        except (EOFError, OSError):
+                            result = None
+                        if result is not None:
+                            worker.job = None
+                            on_result(job, result)
+                            continue
+                    if worker.process.sentinel in ready or worker.conn in ready:
+                        worker.process.join(1)
+                        reason = f"the worker process died (exit code {worker.process.exitcode})"
+                    elif self.timeout and now - worker.started >= self.timeout:
+                        reason = f"timed out after {self.timeout:g} s"
+                    else:
+                        continue
+                    worker.kill()
+                    remove_partial_outputs(job)
+                    log_event(job, "failed", reason)
+                    on_result(job, ClipResult.failed(job, reason, now - worker.started))
+                    pool[i] = _Worker(context, threads)
+        finally:
+            for worker in pool:
+                if worker.job is not None:  # interrupted: stop it now and leave no temporary file behind
+                    worker.kill()
+                    remove_partial_outputs(worker.job)
+                    log_event(worker.job, "interrupted")
+                else:
+                    worker.stop()
+
+
+def default_local_workers() -> int:
+    # Two single-threaded pipelines per two cores keep both busy: while one clip is recognised
+    # (which uses about 1.4 cores at best) the other is encoded.  See the README's batch benchmark.
+    return max(1, available_cores())

@@ -1,0 +1,95 @@
+"""The ASS script libass burns: positioned lines over per-line box drawings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pysubs2
+
+from ..cues import Cue
+from ..formats.ass import ass_escape
+from ..styles.colours import ass_colour
+from ..styles.style import STYLE_NAME, CaptionStyle
+from ..text.bidi import is_rtl_text, rtl_mark
+from .layout import layout_cue
+
+
+def _line_text(line: str, first_word: int, inked: Sequence[bool] | None) -> str:
+    if inked is None:
+        return ass_escape(line)
+    # One run per word, each with its own alpha.  The runs are the same whichever
+    # word is inked, so the layout is too; with Encoding=-1 libass lays the runs
+    # out as one right-to-left paragraph (whole-text layout, rtl-and-peers L8).
+    words = [w for w in line.split(" ") if w]
+    return " ".join(
+        f"{{\\1a&H{'00' if inked[first_word + i] else 'FF'}&}}{ass_escape(w)}" for i, w in enumerate(words)
+    )
+
+
+def burn_script(
+    cues: Sequence[Cue],
+    style: CaptionStyle,
+    *,
+    boxes: bool = True,
+    times: Sequence[tuple[float, float]] | None = None,
+    inked: Sequence[Sequence[bool] | None] | None = None,
+    region: tuple[int, int, int, int] | None = None,
+) -> pysubs2.SSAFile:
+    """The ASS script of the burned captions: positioned lines over per-line boxes.
+
+    ``boxes=False`` leaves the boxes out (the caption track draws them itself);
+    ``times`` replaces the cues' own in- and out-times; ``inked`` gives, per cue,
+    which of its words (``cue_words`` order) leave ink: the others are laid out
+    but fully transparent, which is how the caption track finds the pixels of
+    the word being spoken.  ``region`` (left, top, width, height) makes the
+    script's canvas that part of the frame only, so libass draws no more pixels
+    than the captions cover.
+    """
+    subs = pysubs2.SSAFile()
+    style.apply_to(subs)
+    dx, dy = 0, 0
+    if region is not None:
+        dx, dy = region[0], region[1]
+        subs.info["PlayResX"], subs.info["PlayResY"] = str(region[2]), str(region[3])
+    caption = subs.styles[STYLE_NAME]
+    caption.borderstyle, caption.outline, caption.shadow = 1, 0, 0
+    caption.marginl = caption.marginr = caption.marginv = 0
+    colour, alpha = ass_colour(style.preset.box_colour, style.preset.box_opacity)
+    # libass puts the bottom of an \an2 line at baseline + winDescent.
+    descent = style.em * style.font.win_descent / style.font.units_per_em
+    m = style.measurer()
+    for index, (cue, (start_s, end_s)) in enumerate(zip(cues, times or [(c.start, c.end) for c in cues])):
+        mask = inked[index] if inked is not None else None
+        start, end = int(round(start_s * 1000)), int(round(end_s * 1000))
+        line_boxes = layout_cue(cue, style, m)
+        if boxes:
+            shape = " ".join(
+                f"m {l - dx} {t - dy} l {r - dx} {t - dy} {r - dx} {b - dy} {l - dx} {b - dy}"
+                for l, t, r, b in (lb.box for lb in line_boxes)
+            )
+            subs.append(
+                pysubs2.SSAEvent(
+                    start=start,
+                    end=end,
+                    layer=0,
+                    style=STYLE_NAME,
+                    text=f"{{\\an7\\pos(0,0)\\bord0\\shad0\\1c{colour}\\1a{alpha}\\p1}}{shape}",
+                )
+            )
+        # libass picks each line's base direction from its first strong character
+        # (Encoding=-1); an RLM makes an Arabic line that opens with "TikTok" RTL too.
+        rtl = is_rtl_text(cue.text)
+        first_word = 0
+        for lb in line_boxes:
+            text = _line_text(lb.text, first_word, mask)
+            first_word += len([w for w in lb.text.split(" ") if w])
+            subs.append(
+                pysubs2.SSAEvent(
+                    start=start,
+                    end=end,
+                    layer=1,
+                    style=STYLE_NAME,
+                    text=f"{{\\an2\\q2\\pos({lb.x - dx:.1f},{lb.baseline + descent - dy:.1f})}}{rtl_mark(lb.text, rtl)}{text}",
+                )
+            )
+    return subs

@@ -1,0 +1,129 @@
+"""One settings object for a caption job.
+
+Every option that shapes a captioned video lives in :class:`CaptionSettings`,
+as faster-whisper's ``TranscriptionOptions`` carries its decoding settings: the
+CLI builds it from its flags, the API takes it (or its fields as keywords), and
+a batch sends it to every worker and hashes it into the fingerprint that
+decides what a rerun redoes.  A new option is a new field here (and a flag in
+the CLI); nothing else has to learn about it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .asr.registry import check_compute_type, check_language, recognizer_class
+from .errors import InputError
+from .render.ffmpeg import EncoderSettings
+from .render.inset import SignOptions
+from .render.reframe import MODES as REFRAME_MODES
+from .render.registry import get_renderer
+from .styles.presets import Preset, get_preset, load_style
+
+HIGHLIGHT_MODES = ("none", "word")
+
+
+@dataclass(frozen=True)
+class CaptionSettings:
+    """Everything that decides what a caption job makes (not where: input, output and ``force`` are per call).
+
+    Plain, picklable values only: a batch sends the settings to worker
+    processes and Ray nodes.  Files named here (``style``, ``sign``) count by
+    their content in a batch's fingerprint; ``encoder.threads`` changes only
+    how fast, so it does not count.
+    """
+
+    # Recognition.
+    lang: str | None = "ar"  # a Whisper language code, or "auto" / None to detect
+    model: str = "base"  # the embedded model, a name, or a local model folder
+    backend: str = "faster-whisper"
+    compute_type: str = "auto"
+    # Captions: the platform preset (or a Preset), a house-style TOML file over it, the reading speed.
+    preset: str | Preset = "tiktok"
+    style: str | None = None
+    cps: float | None = None
+    # The sign-language interpreter inset (sign: its video) and the output frame.
+    sign: str | None = None
+    sign_position: str = "auto"
+    sign_size: float | None = None
+    sign_offset: float = 0.0
+    sign_key: str = "none"
+    sign_border: bool = False
+    sign_hold: bool = False
+    reframe: str = "auto"
+    highlight: str = "none"
+    # Rendering and encoding.
+    renderer: str = "libass"
+    shaping: str = "auto"  # the pillow renderer's Arabic shaping: auto, raqm or fallback
+    encoder: EncoderSettings = field(default_factory=EncoderSettings)
+
+    def __post_init__(self) -> None:
+        for name in ("style", "sign"):
+            value = getattr(self, name)
+            if isinstance(value, os.PathLike):
+                object.__setattr__(self, name, os.fspath(value))
+        if self.cps is not None and not (isinstance(self.cps, (int, float)) and math.isfinite(self.cps) and self.cps > 0):
+            raise InputError(f"reading speed must be a positive number of characters per second, not {self.cps!r}")
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def with_options(self, **options) -> "CaptionSettings":
+        """These settings with some fields replaced (the API's keyword arguments).
+
+        ``sign`` may be a :class:`~captioner.render.inset.SignOptions`, whose
+        fields become the ``sign_*`` settings.
+        """
+        sign = options.get("sign")
+        if isinstance(sign, SignOptions):
+            options.update(sign=str(sign.path), sign_position=sign.position, sign_size=sign.size,
+                           sign_offset=sign.offset, sign_key=sign.key, sign_border=sign.border, sign_hold=sign.hold)
+        unknown = sorted(set(options) - set(self.names()))
+        if unknown:
+            raise InputError(f"unknown caption setting {unknown[0]!r} (known: {', '.join(self.names())})")
+        return replace(self, **options)
+
+    # -- checks made before any slow work ---------------------------------------------------------------------
+
+    def check_recognition(self) -> str | None:
+        """The language to recognise (None: detect); a bad language, backend or compute type fails here."""
+        language = check_language(self.lang)
+        recognizer_class(self.backend)
+        check_compute_type(self.backend, self.compute_type)
+        return language
+
+    def check_rendering(self) -> None:
+        """A bad renderer, shaping, highlight or reframe mode, or interpreter option, fails here."""
+        get_renderer(self.renderer).check_available(self.shaping)
+        if self.highlight not in HIGHLIGHT_MODES:
+            raise InputError(f"highlight must be one of {', '.join(HIGHLIGHT_MODES)}, not {self.highlight!r}")
+        if self.reframe not in REFRAME_MODES:
+            raise InputError(f"reframe must be one of {', '.join(REFRAME_MODES)}, not {self.reframe!r}")
+        self.sign_options()
+
+    def check(self) -> None:
+        self.check_recognition()
+        self.check_rendering()
+        self.resolved_preset()
+
+    # -- derived ----------------------------------------------------------------------------------------------
+
+    @property
+    def highlight_words(self) -> bool:
+        return self.highlight == "word"
+
+    def resolved_preset(self) -> Preset:
+        """The preset by name, with the house-style file's fields over it."""
+        base = get_preset(self.preset) if isinstance(self.preset, str) else self.preset
+        return load_style(self.style, base) if self.style else base
+
+    def sign_options(self) -> SignOptions | None:
+        """The interpreter inset asked for, or None without a ``sign`` video."""
+        if not self.sign:
+            return None
+        return SignOptions(Path(self.sign), position=self.sign_position, size=self.sign_size,
+                           offset=self.sign_offset, key=self.sign_key, border=self.sign_border, hold=self.sign_hold)

@@ -1,0 +1,109 @@
+"""The caption font: found in a Python package, measured with HarfBuzz.
+
+libass shapes with HarfBuzz too, so advances measured here are the widths
+libass draws.  Vertical metrics follow libass: it requests the FreeType size
+``REAL_DIM`` on OS/2 winAscent + winDescent, so an ASS ``Fontsize`` of *F*
+gives an em of ``F * unitsPerEm / (winAscent + winDescent)`` pixels
+(rtl-and-peers L6).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import uharfbuzz as hb
+
+from ..errors import CaptionerError
+
+DEFAULT_FONT_PACKAGE = "fontpkg_noto_sans_arabic"
+
+
+@dataclass(frozen=True)
+class FontInfo:
+    path: Path
+    family: str
+    units_per_em: int
+    win_ascent: int
+    win_descent: int
+
+    @property
+    def ass_size_ratio(self) -> float:
+        """ASS Fontsize per pixel of em."""
+        return (self.win_ascent + self.win_descent) / self.units_per_em
+
+
+def package_font(package: str = DEFAULT_FONT_PACKAGE) -> Path:
+    """The regular font file shipped by a fontpkg-style package (``ROOT/files/*.ttf``)."""
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        raise CaptionerError(
+            f"font package {package!r} is missing: pip install {package.replace('_', '-')}"
+        ) from None
+    files = sorted((Path(module.__file__).parent / "files").glob("*.[to]tf"))
+    if not files:
+        raise CaptionerError(f"font package {package!r} ships no .ttf/.otf file")
+    regular = [f for f in files if "Regular" in f.name or "[" in f.name]
+    return (regular or files)[0]
+
+
+@functools.lru_cache(maxsize=8)
+def font_info(path: Path) -> FontInfo:
+    face = hb.Face(hb.Blob.from_file_path(str(path)))
+    os2 = face.reference_table("OS/2").data
+    if len(os2) < 78:
+        raise CaptionerError(f"{path}: font has no usable OS/2 table")
+    # OS/2 usWinAscent and usWinDescent are uint16 at offsets 74 and 76.
+    win_ascent, win_descent = struct.unpack(">HH", bytes(os2[74:78]))
+    return FontInfo(path, _family_name(face) or path.stem, face.upem, win_ascent, win_descent)
+
+
+def _family_name(face) -> str | None:
+    for name_id in (hb.OTNameIdPredefined.TYPOGRAPHIC_FAMILY, hb.OTNameIdPredefined.FONT_FAMILY):
+        name = face.get_name(name_id)
+        if name:
+            return name
+    return None
+
+
+class TextMeasurer:
+    """Measures shaped line widths and ink extents in pixels at a given em size."""
+
+    def __init__(self, path: Path, em_px: float) -> None:
+        self.info = font_info(path)
+        self.em_px = em_px
+        self._font = hb.Font(hb.Face(hb.Blob.from_file_path(str(path))))
+        self._scale = em_px / self.info.units_per_em
+        self._cache: dict[str, float] = {}
+
+    def _shape(self, text: str):
+        buf = hb.Buffer()
+        buf.add_str(text)
+        buf.guess_segment_properties()
+        hb.shape(self._font, buf, {})
+        return buf
+
+    def width(self, text: str) -> float:
+        """Advance width of one line, shaped as libass shapes it."""
+        if text not in self._cache:
+            buf = self._shape(text)
+            self._cache[text] = sum(p.x_advance for p in buf.glyph_positions) * self._scale
+        return self._cache[text]
+
+    def ink_extent(self, text: str) -> tuple[float, float]:
+        """(highest ink above the baseline, lowest ink below it) in pixels, marks included."""
+        buf = self._shape(text)
+        top = bottom = 0.0
+        for info, pos in zip(buf.glyph_infos, buf.glyph_positions):
+            ext = self._font.get_glyph_extents(info.codepoint)
+            if ext is None:
+                continue
+            glyph_top = pos.y_offset + ext.y_bearing
+            glyph_bottom = glyph_top + ext.height
+            top = max(top, glyph_top)
+            bottom = min(bottom, glyph_bottom)
+        return top * self._scale, -bottom * self._scale
