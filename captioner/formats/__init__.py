@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..cues import Cue, Transcript
+from ..cues import Cue, Transcript, Word
 from ..errors import InputError
 from ..styles.style import CaptionStyle
 from ..text.arabic import normalise_line
@@ -22,7 +22,7 @@ from . import ass, captioner_json, subrip, webvtt  # noqa: F401  (register the f
 from .base import FORMATS, SubtitleFormat, format_for
 
 __all__ = ["FORMATS", "SIDECAR_FORMATS", "SubtitleFormat", "decode_text", "dumps", "format_for", "load_cues",
-           "sidecar_paths"]
+           "load_words", "sidecar_paths"]
 
 # The sidecars written beside a captioned video, with its stem.
 SIDECAR_FORMATS = (".srt", ".vtt", ".ass", ".json")
@@ -69,7 +69,10 @@ def load_cues(path: str | os.PathLike) -> list[Cue]:
     cues = []
     for start, end, lines in raw:
         lines = tuple(filter(None, (normalise_line(line) for line in lines)))
-        if lines and end > start:
+        # A cue typed with no duration (or an end before its start) is kept at its start:
+        # lint reports it and burn shows it for the minimum duration, saying so.
+        end = max(end, start)
+        if lines:
             # captioner JSON keeps every word's timing: the words spoken during the cue.
             spoken = tuple(w for w in words if start - 0.05 <= w.start < end)
             cues.append(Cue(start, end, lines, spoken))
@@ -77,3 +80,12 @@ def load_cues(path: str | os.PathLike) -> list[Cue]:
         raise InputError(f"{p}: no captions found")
     cues.sort(key=lambda c: (c.start, c.end))
     return cues
+
+
+def load_words(path: str | os.PathLike) -> list[Word]:
+    """Every timed word a subtitle file keeps (captioner JSON's ``words``; none for SRT, VTT, ASS)."""
+    p = Path(path)
+    fmt = format_for(p)
+    if not p.is_file():
+        raise InputError(f"{p}: no such file")
+    return fmt.parse(decode_text(p.read_bytes(), p), p)[1]

@@ -83,13 +83,16 @@ def burn_script(
         for lb in line_boxes:
             text = _line_text(lb.text, first_word, mask)
             first_word += len([w for w in lb.text.split(" ") if w])
+            # A cue with a word wider than the band is drawn smaller (layout_cue), about its baseline.
+            size = f"\\fscx{lb.scale * 100:.2f}\\fscy{lb.scale * 100:.2f}" if lb.scale < 1 else ""
+            y = lb.baseline + descent * lb.scale - dy
             subs.append(
                 pysubs2.SSAEvent(
                     start=start,
                     end=end,
                     layer=1,
                     style=STYLE_NAME,
-                    text=f"{{\\an2\\q2\\pos({lb.x - dx:.1f},{lb.baseline + descent - dy:.1f})}}{rtl_mark(lb.text, rtl)}{text}",
+                    text=f"{{\\an2\\q2{size}\\pos({lb.x - dx:.1f},{y:.1f})}}{rtl_mark(lb.text, rtl)}{text}",
                 )
             )
     return subs

@@ -112,7 +112,7 @@ def render_track(
     lefts, rights, tops, bottoms = [], [], [], []
     for boxes in layouts:
         for lb in boxes:
-            half = measurer.width(lb.text) / 2
+            half = measurer.width(lb.text) * lb.scale / 2
             lefts.append(min(lb.box[0], lb.x - half))
             rights.append(max(lb.box[2], lb.x + half))
             tops.append(lb.box[1])
