@@ -135,17 +135,22 @@ class _Fitter:
         r = self.rules
         n = len(tokens)
         cap = r.max_lines * (r.max_chars + 1)
+        room_px = r.max_lines * (r.max_width + _TOLERANCE) + (r.max_lines - 1) * self.width(" ")
         best: list[tuple[float, int, LineLayout | None]] = [(0.0, -1, None)] + [(math.inf, -1, None)] * n
         for i in range(n):
             if best[i][0] == math.inf:
                 continue
             chars = overflow = 0
+            wide = False
             for j in range(i + 1, n + 1):
                 length = reading_length(tokens[j - 1].text)
                 chars += length + (j - 1 > i)
                 overflow = max(overflow, length - r.max_chars)
+                wide = wide or not self.fits(tokens[j - 1].text)
                 if j - i > 1 and chars - overflow > cap:
                     break
+                if not wide and j - i > 1 and self.width(" ".join(t.text for t in tokens[i:j])) > room_px:
+                    break  # more ink than max_lines full lines hold: longer runs fit even less
                 layout = self.layout(tokens[i:j], keep, offset + i)
                 if layout is None:
                     continue
@@ -172,11 +177,16 @@ class _Fitter:
 def _timed(cue: Cue, pieces: list[tuple[int, int, tuple[str, ...]]], tokens: list[_Token],
            real: list[Word] | None, rules: Rules) -> list[Cue]:
     """Cues for consecutive pieces of one cue's tokens, tiling its time span with 2-frame gaps."""
+    # Every part stays on screen at least four frames, even where the cue is too short for its
+    # parts (its end then moves later, and the re-flow says so).
+    shortest = 2 * rules.min_gap
+    end = max(cue.end, cue.start + len(pieces) * (shortest + rules.min_gap) - rules.min_gap)
     bounds = [cue.start]
-    for i, _, _ in pieces[1:]:
-        low = bounds[-1] + 2 * rules.min_gap
-        bounds.append(min(max(tokens[i].start, low), cue.end))
-    bounds.append(cue.end)
+    for k, (i, _, _) in enumerate(pieces[1:], 1):
+        low = bounds[-1] + shortest + rules.min_gap
+        high = end - (len(pieces) - k) * (shortest + rules.min_gap) + rules.min_gap
+        bounds.append(min(max(tokens[i].start, low), high))
+    bounds.append(end)
     out = []
     for k, (i, j, lines) in enumerate(pieces):
         start, nxt = bounds[k], bounds[k + 1]
@@ -252,6 +262,8 @@ class _Run:
             if len(parts) > 1:
                 self.split = True
                 self.note(item.src, f"split into {len(parts)} cues")
+                if parts[-1].end > item.cue.end + 1e-9:
+                    self.note(item.src, f"lengthened to {parts[-1].end - item.cue.start:.2f} s to show each part")
             elif parts[0].lines != item.cue.lines:
                 count = len(parts[0].lines)
                 self.note(item.src, f"re-broken into {count} line{'s' * (count > 1)}")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pysubs2
 
 from ..cues import Cue
-from ..formats.ass import ass_escape
+from ..text.ass_text import ass_escape
 from ..styles.colours import ass_colour
 from ..styles.style import STYLE_NAME, CaptionStyle
 from ..text.bidi import is_rtl_text, rtl_mark
