@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from ..cues import Cue, Transcript
+from ..render.layout import layout_cue
 from ..styles.style import CaptionStyle
 from ..text.bidi import sidecar_line
 from .base import register_format
@@ -32,11 +33,14 @@ def drop_cue_identifiers(text: str) -> str:
     return "\n".join(kept) + "\n"
 
 
-def cue_settings(style: CaptionStyle) -> str:
-    """WebVTT cue settings that put a cue where the burn does: its bottom on the band's bottom
-    (``line:…%,end``), centred in the band (``position``, ``align:center``), no wider than it (``size``)."""
+def cue_settings(cue: Cue, style: CaptionStyle) -> str:
+    """WebVTT cue settings that put a cue where the burn does: its first line's top where the burn
+    draws it (``line``, a share of the frame's height), centred in the band (``position``,
+    ``align:center``) and no wider than it (``size``).  The top, not the bottom: browsers ignore the
+    line alignment (``line:…%,end``) that would anchor the bottom."""
     g = style.geometry
-    return (f"line:{100 * g.bottom / g.height:.2f}%,end position:{100 * g.centre_x / g.width:.2f}% "
+    top = layout_cue(cue, style)[0].box[1]
+    return (f"line:{100 * top / g.height:.2f}% position:{100 * g.centre_x / g.width:.2f}% "
             f"size:{100 * (g.right - g.left) / g.width:.2f}% align:center")
 
 
@@ -56,5 +60,6 @@ class WebVTT(PysubsFormat):
         text = super().dumps(cues, style=style, transcript=transcript)
         if style is None:
             return text
-        settings = cue_settings(style)
-        return _TIMING.sub(lambda m: f"{m.group(1)} {settings}", text)
+        # pysubs2 writes the cues in order of their start (a stable sort): their settings in that order.
+        settings = iter([cue_settings(cue, style) for cue in sorted(cues, key=lambda c: c.start) if cue.lines])
+        return _TIMING.sub(lambda m: f"{m.group(1)} {next(settings, '')}".rstrip(), text)
