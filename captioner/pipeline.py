@@ -342,9 +342,13 @@ def align_cues(info: MediaInfo, cues: Sequence[Cue], which: Sequence[int], setti
         else:
             silent += 1  # no speech in its time: its words keep sharing its time by length
     done = len(which) - silent
-    notify(f"aligned the words of {done} cue{'s' * (done != 1)} to the audio"
-           + (f"; {silent} with no speech in {'their' if silent > 1 else 'its'} time share it by word length"
-              if silent else ""))
+    if not done:
+        notify(f"no speech found in the time of the {silent} cue{'s' * (silent != 1)} to align: "
+               "their words share it by word length")
+    else:
+        notify(f"aligned the words of {done} cue{'s' * (done != 1)} to the audio"
+               + (f"; {silent} with no speech in {'their' if silent > 1 else 'its'} time share it by word length"
+                  if silent else ""))
     return out
 
 
