@@ -112,7 +112,8 @@ def test_align_command_writes_json_words_timed_by_the_audio(speech_clip, tmp_pat
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith(f"wrote {out}: ")
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert [w["text"] for w in doc["words"]] == " ".join(r for _, _, r in stretches).split()
+    # The SRT's text as captioner reads it (normalised: tanwin before the alif, ...), one timed word per word.
+    assert [w["text"] for w in doc["words"]] == [w for c in load_cues(srt) for _, w in cue_words(c)]
     cues = load_cues(out)
     for cue, (s, e, _) in zip(cues, stretches):
         assert [w.text for w in cue.words] == [w for _, w in cue_words(cue)]
@@ -131,8 +132,15 @@ def test_burn_aligns_edited_words_only_when_it_needs_word_times(speech_clip, tmp
     result = run_cli("burn", str(video), "--subs", str(srt), "-o", str(out), "--highlight", "word", "--no-align",
                      "-q", "--force")
     assert result.returncode == 0 and "aligned" not in result.stderr, result.stderr
+    # No highlight, but cues too long for two lines are cut in time: by their words' times, so aligned.
     result = run_cli("burn", str(video), "--subs", str(srt), "-o", str(out), "-q", "--force")
-    assert result.returncode == 0 and "aligned" not in result.stderr, result.stderr  # short lines, no highlight
+    assert result.returncode == 0 and "aligned the words of 2 cues" in result.stderr, result.stderr
+    assert "#1 00:00:01,200 split into" in result.stderr
+    # Cues that fit, no highlight: no word time is needed and nothing is aligned.
+    short = srt.with_name("short.srt")
+    short.write_text("1\n00:00:01,200 --> 00:00:04,000\nعند حدوث جريان الماء\n", encoding="utf-8")
+    result = run_cli("burn", str(video), "--subs", str(short), "-o", str(out), "-q", "--force")
+    assert result.returncode == 0 and "aligned" not in result.stderr, result.stderr
     # A JSON sibling whose words say the SRT's text: its timings are used, nothing is aligned.
     sibling = srt.with_suffix(".json")
     assert run_cli("align", str(video), "--subs", str(srt), "-q", "--force").returncode == 0 and sibling.is_file()
