@@ -36,7 +36,7 @@ from conftest import MEASUREMENTS, make_video
 GREY = "0x707070"
 CUES = [
     Cue(0.2, 1.8, ("هل انضممت إلى التحدي؟", "شارك الآن مع TikTok!")),
-    Cue(2.0, 3.8, ("- نعم سأشارك!",)),
+    Cue(2.0, 3.8, ("- نعم سأشارك!", "هذا هو العرض")),  # a line ending in ض: libass draws it off centre
 ]
 
 

@@ -22,7 +22,6 @@ from ..errors import InputError
 from ..render.ass_script import burn_script
 from ..styles.style import CaptionStyle
 from ..text.ass_text import ass_escape
-from ..text.bidi import rtl_mark
 from .base import RawCue, register_format
 from .pysubs import PysubsFormat
 
@@ -33,9 +32,6 @@ __all__ = ["AdvancedSubStationAlpha", "ass_escape"]
 class AdvancedSubStationAlpha(PysubsFormat):
     name = "ass"
     extensions = (".ass", ".ssa")
-
-    def line(self, text: str, rtl: bool) -> str:
-        return rtl_mark(text, rtl) + ass_escape(text)
 
     def dumps(self, cues: Sequence[Cue], *, style: CaptionStyle | None = None,
               transcript: Transcript | None = None) -> str:
