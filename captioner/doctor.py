@@ -138,7 +138,8 @@ def check_review() -> Check:
              f"{len(model.phrases)} known invented phrases"
     if not lexicon_available("ar", model.wordlist):
         return Check("review flags", False, f"{detail}; wordfreq or its Arabic list is missing, so Arabic flags fall "
-                     "back to probability and timing: about 1 flag in 4 is a right word instead of 1 in 8 (README)",
+                     "back to probability and timing: a quarter to a third of the flags are right words instead of one in eight "
+                     "(README, Review flags)",
                      "pip install wordfreq==3.1.1")
     return Check("review flags", True, f"{detail}, wordfreq {version('wordfreq')} ({model.wordlist} Arabic list)")
 
