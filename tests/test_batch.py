@@ -97,7 +97,7 @@ def test_batch_captions_good_clips_and_fails_broken_ones_alone(campaign, first_r
             assert (row["review"] == "needs review") == (int(row["flagged"]) + int(row["not_burned"]) > 0
                                                         or float(row["confident"]) < 0.8)
             assert all((out / row[k]).is_file() for k in ("video", "srt", "vtt", "ass", "json"))
-            assert Path(row["video"]) == Path(name)
+            assert Path(row["video"]) == Path(name).with_suffix(".mp4")
         else:
             assert row["review"] == "" and row["video"] == ""
     # Contact sheet: one card per clip, a burned frame for each captioned one.
