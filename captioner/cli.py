@@ -350,7 +350,7 @@ def _print_review(transcript, cues, verbose: bool, where: str) -> None:
     if transcript.dropped:
         listed = ", ".join(f"{w.text} ({w.start:.1f}s)" for w in transcript.dropped[: None if verbose else REVIEW_SHOWN])
         more = "" if verbose or len(transcript.dropped) <= REVIEW_SHOWN else f" and {len(transcript.dropped) - REVIEW_SHOWN} more"
-        _info(f"not burned: {len(transcript.dropped)} words with no speech under them: {listed}{more}")
+        _info(f"not captioned: {len(transcript.dropped)} words with no speech under them: {listed}{more}")
     if not flagged:
         _info(f"review: no word flagged of {len(transcript.words)}")
         return

@@ -363,6 +363,16 @@ def test_music_has_no_speech_under_it_and_words_there_are_dropped(padded, recogn
     assert all(kept[x].review and "hallucination" in kept[x].why for x in ("صلى", "الله", "عليه", "وسلم"))
 
 
+def test_printout_names_words_not_captioned_and_says_when_nothing_is_flagged(capsys):
+    from captioner import cli
+
+    dropped = (Word("اشتركوا", 2.0, 2.8, 0.9, True, ("outside-speech",)),)
+    t = Transcript("ar", 1.0, 9.0, (Word("المياه", 4.0, 4.5, 0.9),), dropped=dropped)
+    cli._print_review(t, [Cue(4.0, 5.0, ("المياه",), t.words)], verbose=False, where="x.json")
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["not captioned: 1 words with no speech under them: اشتركوا (2.0s)", "review: no word flagged of 1"]
+
+
 # --- the shared set: the targets on clips the shipped model was not tuned on --------------------------------
 
 
