@@ -323,13 +323,14 @@ def _check_review_printout(lines: list[str], doc: dict, expect: int) -> None:
 
 
 def test_transcribe_lists_the_first_20_flagged_words_by_cue(tmp_path):
-    """The sample's synthetic voice: most words flagged; without -v the first 20 are listed, then a count."""
+    """The sample (25 words): --review-below 1 flags every word; without -v the first 20 are listed, then a count."""
     out = tmp_path / "sample.json"
-    result = run_cli("transcribe", str(SAMPLE), "-o", str(out), "-q")
+    result = run_cli("transcribe", str(SAMPLE), "-o", str(out), "-q", "--review-below", "1")
     assert result.returncode == 0, result.stderr
     doc = json.loads(out.read_text(encoding="utf-8"))
     flagged = [w for w in doc["words"] if w["review"]]
-    assert len(flagged) > 20, "the synthetic voice is misheard: most of its words are flagged"
+    assert len(flagged) == len(doc["words"]) > 20
+    assert all("low-probability" in w["why"] for w in flagged)
     _check_review_printout(result.stderr.splitlines(), doc, expect=20)
     assert f"... and {len(flagged) - 20} more (-v lists them all)" in result.stderr
 
