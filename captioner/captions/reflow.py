@@ -273,12 +273,13 @@ class _Run:
             if widest > rules.max_width + _TOLERANCE:
                 scale = rules.max_width / widest
                 word = max((w for line in item.cue.lines for w in line.split(" ")), key=width)
+                shown = word if len(word) <= 48 else word[:47] + "…"
                 if scale < MIN_SCALE:
                     raise InputError(
-                        f"{self.where(item.src)} cannot be drawn: «{word}» is {width(word):.0f} px wide, more than "
+                        f"{self.where(item.src)} cannot be drawn: «{shown}» is {width(word):.0f} px wide, more than "
                         f"twice the caption band ({rules.max_width:.0f} px); shorten it or break it with spaces"
                     )
-                self.note(item.src, f"drawn at {scale:.0%} size: «{word}» alone is wider than the caption band")
+                self.note(item.src, f"drawn at {scale:.0%} size: «{shown}» alone is wider than the caption band")
         self.items = _stack_overlaps(fitted, self.where, self.room, self.note)
 
     def result(self) -> Reflowed:
@@ -361,16 +362,23 @@ def _fix_durations(items: list[_Item], rules: Rules, note) -> None:
 
 
 def _trim_overlaps(items: list[_Item], rules: Rules, note) -> None:
-    """An earlier cue that runs into the next one ends two frames before it, if it stays long enough."""
-    for k, item in enumerate(items[:-1]):
-        cue, nxt = item.cue, items[k + 1].cue
-        if nxt.start >= cue.end or nxt.start <= cue.start or nxt.end < cue.end:
-            continue  # no overlap, or one starts with or inside the other: those are stacked
-        end = nxt.start - rules.min_gap
+    """An earlier cue that runs into a later one ends two frames before it, if it stays long enough.
+
+    The later cue is the first to start inside it and end after it; cues wholly inside it (or
+    starting with it) are left to be stacked.
+    """
+    for k, item in enumerate(items):
+        cue = item.cue
+        later = [other for other in items[k + 1 :]
+                 if cue.start < other.cue.start < cue.end and other.cue.end >= cue.end]
+        if not later:
+            continue
+        nxt = min(later, key=lambda other: other.cue.start)
+        end = nxt.cue.start - rules.min_gap
         if end - cue.start < min(rules.min_duration, cue.duration):
             continue
         item.cue = replace(cue, end=end)
-        note(item.src, f"overlapped #{items[k + 1].src + 1}: trimmed to end at {format_time(end)}")
+        note(item.src, f"overlapped #{nxt.src + 1}: trimmed to end at {format_time(end)}")
 
 
 def _stack_overlaps(items: list[_Item], where: Callable[[int], str], room: int, note) -> list[_Item]:
