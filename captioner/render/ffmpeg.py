@@ -13,10 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import ffmpeg
 import imageio_ffmpeg
 
 from ..errors import CaptionerError, InputError
+from ..media.files import ffmpeg_input_options, ffmpeg_url
 from ..media.probe import MediaInfo
+from ..processes import child_options
 
 # Codecs each container takes as they are; anything else is re-encoded to AAC.
 _COPYABLE_AUDIO = {
@@ -71,6 +74,20 @@ def audio_args(info: MediaInfo, container: str) -> dict:
     return {"c:a": "aac", "b:a": "192k"}
 
 
+def media_input(path: str | os.PathLike, **options):
+    """A user's media file as an ffmpeg-python input: an absolute ``file:`` URL, media demuxers only.
+
+    Every input that names a user's file (the video, the interpreter) goes
+    through here, never ``ffmpeg.input(path)``: see :mod:`captioner.media.files`.
+    """
+    return ffmpeg.input(ffmpeg_url(path), **ffmpeg_input_options(), **options)
+
+
+def output_url(path: str | os.PathLike) -> str:
+    """An output file for an ffmpeg command line, as an absolute ``file:`` URL."""
+    return ffmpeg_url(path)
+
+
 def error_summary(stderr: str, code: int | None) -> str:
     """ffmpeg's last non-empty error line (its log can run to pages), or its exit code."""
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
@@ -84,7 +101,8 @@ def run_ffmpeg(
     # stderr goes to a file: reading it only after stdout closes could deadlock on a full pipe.
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
         with subprocess.Popen(
-            list(command), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, text=True
+            list(command), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, text=True,
+            **child_options(),
         ) as proc:
             try:
                 for line in proc.stdout:
