@@ -1,4 +1,12 @@
-"""A batch's report: ``report.json``, ``report.csv`` and ``report.html`` (a contact sheet) in the output folder."""
+"""A batch's report: ``report.json``, ``report.csv`` and ``report.html`` (a contact sheet) in the output folder.
+
+Nothing here trusts what it is given: names, errors and languages come from
+strangers' file names and from records on disk that anyone with access to
+OUT_DIR could have edited.  Every value put into HTML is escaped; a contact
+sheet embeds only JPEGs this batch wrote, at the path it wrote them to (under
+``OUT_DIR/.captioner/thumbs``, symlinks resolved); a CSV cell that a
+spreadsheet would run as a formula (``= + - @``) is prefixed with ``'``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,8 @@ import csv
 import html
 import io
 import json
+import os
+import stat
 from collections import Counter
 from pathlib import Path
 
@@ -33,10 +43,17 @@ def write_reports(out_dir: Path, results: list[ClipResult], meta: dict) -> dict[
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for clip in clips:
-        writer.writerow({k: "" if v is None else v for k, v in clip.items()})
+        writer.writerow({k: "" if v is None else csv_cell(v) for k, v in clip.items()})
     write_atomic(paths["csv"], buffer.getvalue())
-    write_atomic(paths["html"], contact_sheet(results, meta))
+    write_atomic(paths["html"], contact_sheet(results, meta, out_dir))
     return paths
+
+
+def csv_cell(value):
+    """A value as a spreadsheet shows it, never runs it: text that opens with = + - @ (or a tab or CR) gets a ``'``."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 _CSS = """
@@ -53,47 +70,84 @@ h1{font-size:1.3em}.sum span{margin-right:1.2em}
 """
 
 
-def _thumbnail(result: ClipResult) -> str:
+THUMB_FOLDER = (".captioner", "thumbs")
+MAX_THUMB_BYTES = 2_000_000  # a 240 px wide JPEG is a few kB
+
+
+def thumbnail_bytes(result: ClipResult, out_dir: Path | None) -> bytes | None:
+    """The JPEG this batch wrote for the clip, or None: never a file a record merely names.
+
+    Only the clip's own thumbnail path (``OUT/.captioner/thumbs/KEY.jpg``),
+    resolved inside that folder, a regular file (not a link), small, that
+    starts as a JPEG does.
+    """
+    if out_dir is None or result.status not in ("ok", "skipped") or not result.thumbnail:
+        return None
+    folder = Path(os.path.realpath(Path(out_dir).joinpath(*THUMB_FOLDER)))
+    expected = folder / f"{result.key}.jpg"
+    claimed = Path(os.path.realpath(result.thumbnail))
+    if claimed != expected or expected.parent != folder or "/" in result.key or result.key.startswith("."):
+        return None
+    try:
+        fd = os.open(expected, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_THUMB_BYTES:
+            return None
+        data = fh.read(MAX_THUMB_BYTES + 1)
+    if len(data) > MAX_THUMB_BYTES or not data.startswith(b"\xff\xd8\xff"):
+        return None
+    return data
+
+
+def _thumbnail(result: ClipResult, out_dir: Path | None) -> str:
     # Embedded, so the sheet can be mailed or archived as one file.
-    path = result.thumbnail
-    if result.status in ("ok", "skipped") and path:
-        try:
-            data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-            return f'<img alt="captioned frame" loading="lazy" src="data:image/jpeg;base64,{data}">'
-        except OSError:
-            pass
-    return '<div class="none">no frame</div>'
+    data = thumbnail_bytes(result, out_dir)
+    if data is None:
+        return '<div class="none">no frame</div>'
+    encoded = base64.b64encode(data).decode("ascii")
+    return f'<img alt="captioned frame" loading="lazy" src="data:image/jpeg;base64,{encoded}">'
 
 
-def contact_sheet(results: list[ClipResult], meta: dict) -> str:
+def _e(value) -> str:
+    """Any value as HTML text (attribute-safe)."""
+    return html.escape(str(value), quote=True)
+
+
+def contact_sheet(results: list[ClipResult], meta: dict, out_dir: Path | None = None) -> str:
     counts = summary(results)
     cards = []
     for r in results:
-        status = r.status
+        status = r.status if r.status in STATUSES else "failed"  # the status is also a CSS class
         details = []
         if r.language:
-            details.append(f"{html.escape(str(r.language))}, {r.words} words")
+            details.append(f"{_e(r.language)}, {_e(r.words)} words")
         if r.low_confidence:
-            details.append(f"{r.low_confidence} to review")
+            details.append(f"{_e(r.low_confidence)} to review")
         if r.violations:
-            details.append(f"{r.violations} rule notes")
-        if r.duration is not None:
+            details.append(f"{_e(r.violations)} rule notes")
+        if isinstance(r.duration, (int, float)):
             details.append(f"{r.duration:.1f} s")
         cards.append(
-            f'<div class="card {html.escape(status)}">{_thumbnail(r)}'
-            f'<div class="name" title="{html.escape(r.input)}">{html.escape(r.name)}</div>'
-            f'<div class="status">{html.escape(status)}</div>'
-            + (f'<div class="err">{html.escape(r.error)}</div>' if r.error else "")
+            f'<div class="card {status}">{_thumbnail(r, out_dir)}'
+            f'<div class="name" title="{_e(r.input)}">{_e(r.name)}</div>'
+            f'<div class="status">{status}</div>'
+            + (f'<div class="err">{_e(r.error)}</div>' if r.error else "")
             + (f'<div class="meta">{" · ".join(details)}</div>' if details else "")
             + "</div>"
         )
     totals = " ".join(f"<span>{s}: <b>{counts[s]}</b></span>" for s in STATUSES if counts[s] or s != "interrupted")
+    # No script, no remote resource: the sheet says so to the browser too.
+    policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>captioner batch: {html.escape(str(meta.get('inputs', '')))}</title><style>{_CSS}</style></head><body>"
-        f"<h1>captioner batch — {counts['total']} clips</h1>"
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+        f"<title>captioner batch: {_e(meta.get('inputs', ''))}</title><style>{_CSS}</style></head><body>"
+        f"<h1>captioner batch — {_e(counts['total'])} clips</h1>"
         f'<p class="sum">{totals}</p>'
-        f'<p class="meta">inputs {html.escape(str(meta.get("inputs", "")))} · engine {html.escape(str(meta.get("engine", "")))}'
-        f' · finished {html.escape(str(meta.get("finished", "")))}</p>'
+        f'<p class="meta">inputs {_e(meta.get("inputs", ""))} · engine {_e(meta.get("engine", ""))}'
+        f' · finished {_e(meta.get("finished", ""))}</p>'
         f'<div class="grid">{"".join(cards)}</div></body></html>\n'
     )
