@@ -150,7 +150,17 @@ def plan(inputs: str | os.PathLike, out_dir: str | os.PathLike, settings: Captio
                 # report.mp4's sidecar report.json would be the batch's report: report.mp4.mp4 as for clip.mov
                 target = out / f"{Path(row.name).name}.mp4"
         targets[i] = target
-        by_stem.setdefault(real(target.with_suffix("")), []).append(i)
+    # Every file any job reads: no output may land on one of them, whatever --force says.
+    read_by_jobs = {real(row.path): row.name for row in rows}
+    read_by_jobs.update({real(row.sign): f"the interpreter video of {row.name}" for row in rows if row.sign})
+    if settings.style:
+        read_by_jobs[real(settings.style)] = "the style file"
+    folder = real(source) if source.is_dir() else None
+    # A refused row fails alone; it takes no part in choosing the others' names.
+    refused = {i: _refused_output(row, real(targets[i]), out, read_by_jobs, folder) for i, row in enumerate(rows)}
+    for i in range(len(rows)):
+        if not refused[i]:
+            by_stem.setdefault(real(targets[i].with_suffix("")), []).append(i)
     for stem, members in by_stem.items():
         if len(members) > 1:
             plain_mp4 = [i for i in members if rows[i].output is None and Path(rows[i].name).suffix == ".mp4"]
@@ -164,24 +174,21 @@ def plan(inputs: str | os.PathLike, out_dir: str | os.PathLike, settings: Captio
                 targets[i] = out / Path(row.name).parent / f"{Path(row.name).name}.mp4"
     seen: dict[Path, str] = {}
     for i, target in targets.items():
+        if refused[i]:
+            continue
         key = real(target.with_suffix(""))
         if key in seen:  # e.g. a.mp4 beside a folder-mirrored a.mp4.mp4: vanishingly rare, but never overwrite
             raise InputError(f"{rows[i].name} and {seen[key]} would be written to the same output {target}")
         seen[key] = rows[i].name
 
     state = out / STATE_DIR
-    # Every file any job reads: no output may land on one of them, whatever --force says.
-    read_by_jobs = {real(row.path): row.name for row in rows}
-    read_by_jobs.update({real(row.sign): f"the interpreter video of {row.name}" for row in rows if row.sign})
-    if settings.style:
-        read_by_jobs[real(settings.style)] = "the style file"
     jobs = []
     for i, row in enumerate(rows):
         target = real(targets[i])
         clip_settings = settings
         if row.lang:
             clip_settings = replace(clip_settings, lang=row.lang)
-        error = _refused_output(row, target, out, read_by_jobs, real(source) if source.is_dir() else None)
+        error = refused[i] or _refused_output(row, target, out, read_by_jobs, folder)
         if row.sign is not None:
             if not error:
                 try:
@@ -190,7 +197,9 @@ def plan(inputs: str | os.PathLike, out_dir: str | os.PathLike, settings: Captio
                     error = str(exc)
             clip_settings = replace(clip_settings, sign=str(real(row.sign)))
         rel = os.path.relpath(target, out)
-        key = f"{hashlib.sha1(rel.encode('utf-8')).hexdigest()[:12]}-{_safe(Path(rel).stem)}"
+        # A refused row's output may be any other's (or outside): its key must still be its own.
+        unique = f"{rel}\0refused row {i}" if error else rel
+        key = f"{hashlib.sha1(unique.encode('utf-8')).hexdigest()[:12]}-{_safe(Path(rel).stem)}"
         jobs.append(Job(input=str(row.path), name=row.name, output=str(target), key=key, state_dir=str(state),
                         settings=clip_settings, error=error, force=force))
     return jobs

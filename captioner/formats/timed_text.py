@@ -68,14 +68,14 @@ def _cues(text: str, *, vtt: bool) -> list[tuple[float, float, list[str]]]:
 
 def _text_lines(body: list[str], followed: bool, vtt: bool) -> list[str]:
     """A cue's text lines: what follows its timing line, less the next cue's identifier and (VTT) other blocks."""
+    # The next cue's identifier is the line right before its timing line, after a blank line (SRT numbers its
+    # cues; a WebVTT identifier is any text).  A cue whose text ends in a number, then a blank line, keeps it.
+    if followed and len(body) >= 2 and body[-1].strip():
+        last = body[-1].strip()
+        if not body[-2].strip() or (not vtt and last.isdigit() and last.isascii()):  # (a missing blank line)
+            body = body[:-1]
     while body and not body[-1].strip():
         body = body[:-1]
-    if followed and body:
-        last = body[-1].strip()
-        alone = len(body) == 1 or not body[-2].strip()
-        # The next cue's identifier: SRT numbers its cues; a WebVTT identifier is any line after a blank one.
-        if (last.isdigit() and last.isascii()) or (vtt and alone and len(body) > 1):
-            body = body[:-1]
     if vtt:
         kept, skipping, after_blank = [], False, False
         for line in body:

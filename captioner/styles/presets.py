@@ -210,12 +210,12 @@ def _check_consistent(p: Preset, source: str) -> None:
     if p.font_file:
         if not Path(p.font_file).is_file() and not Path(p.font_file).exists():
             raise InputError(f"{source}: font_file {p.font_file!r} does not exist")
-        if not p.font_file.lower().endswith(FONT_SUFFIXES):
-            raise InputError(f"{source}: font_file {p.font_file!r} must be a font file ({', '.join(FONT_SUFFIXES)})")
         try:
             local_file(p.font_file, max_bytes=MAX_FONT_BYTES)
         except InputError as exc:
             raise InputError(f"{source}: font_file {exc}") from None
+        if not p.font_file.lower().endswith(FONT_SUFFIXES):
+            raise InputError(f"{source}: font_file {p.font_file!r} must be a font file ({', '.join(FONT_SUFFIXES)})")
 
 
 @functools.lru_cache(maxsize=1)
