@@ -41,10 +41,16 @@ def first_line(text: object) -> str:
     return lines[0] + (" (…)" if len(lines) > 1 else "")
 
 
+def readable(text: str) -> str:
+    """Text as it can be written anywhere: bytes of a file name that are not UTF-8 (Linux allows them; Python
+    holds them as lone surrogates) shown as ``\\xff``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def one_line(message: object) -> str:
     """A message as one printable line: control characters shown as escapes, so a file name holding a
     newline or a terminal escape sequence can neither start a second line nor move the cursor."""
-    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(message).replace("\t", " "))
+    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], readable(str(message)).replace("\t", " "))
     text = text.replace("\n", "\\n").replace("\r", "\\r")
     if len(text) > MAX_MESSAGE:
         text = text[: MAX_MESSAGE - 1] + "…"

@@ -120,3 +120,11 @@ def test_a_closed_stdout_is_not_a_traceback(folder):
     stderr = proc.stderr.read()
     proc.wait(timeout=60)
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
+def test_an_output_that_is_a_pipe_or_device_is_never_replaced(folder):
+    os.mkfifo(folder / "pipe.mp4")
+    before = listing(folder)
+    message = check(run_cli("burn", "clip.mp4", "--subs", "subs.srt", "-o", "pipe.mp4", "--force", cwd=folder), 2)
+    assert "not a regular file" in message
+    assert listing(folder) == before and stat.S_ISFIFO((folder / "pipe.mp4").lstat().st_mode)

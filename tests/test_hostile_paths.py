@@ -228,3 +228,22 @@ def test_anything_but_a_regular_file_is_one_line_at_once(tmp_path, clips, what):
     expected = {"loop": "symlink loop", "folder": "folder", "device": "not a regular file"}.get(what, "not a regular file")
     assert expected in lines[0], lines[0]
     assert not (folder / "out.mp4").exists() and not (folder / "o").exists()
+
+
+def test_a_name_that_is_not_utf8_is_captioned_and_reported(tmp_path, clips):
+    """Linux file names are bytes: one that is not UTF-8 is burned, captioned in a batch and reported, not a crash."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = os.fsdecode(b"clip-\xff\xfe.mp4")
+    shutil.copyfile(clips[0], folder / name)
+    (tmp_path / "subs.srt").write_text(SRT, encoding="utf-8")
+    result = run_cli("burn", str(folder / name), "--subs", "subs.srt", "-o", os.fsdecode(b"out-\xff.mp4"), "-q",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert size_and_duration(tmp_path / os.fsdecode(b"out-\xff.mp4"))[0] == A_SIZE
+    result = run_cli("batch", "in", "--out", "out", "--workers", "1", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    clip = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))["clips"][0]
+    assert clip["status"] == "ok" and clip["name"] == "clip-\\xff\\xfe.mp4"
+    assert (tmp_path / "out" / os.fsdecode(b"clip-\xff\xfe.srt")).is_file()
+    assert "clip-\\xff\\xfe.mp4" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")

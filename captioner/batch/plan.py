@@ -199,7 +199,8 @@ def plan(inputs: str | os.PathLike, out_dir: str | os.PathLike, settings: Captio
         rel = os.path.relpath(target, out)
         # A refused row's output may be any other's (or outside): its key must still be its own.
         unique = f"{rel}\0refused row {i}" if error else rel
-        key = f"{hashlib.sha1(unique.encode('utf-8')).hexdigest()[:12]}-{_safe(Path(rel).stem)}"
+        # surrogateescape: a file name need not be UTF-8 (Linux names are bytes); its key is still stable.
+        key = f"{hashlib.sha1(unique.encode('utf-8', 'surrogateescape')).hexdigest()[:12]}-{_safe(Path(rel).stem)}"
         jobs.append(Job(input=str(row.path), name=row.name, output=str(target), key=key, state_dir=str(state),
                         settings=clip_settings, error=error, force=force))
     return jobs

@@ -98,7 +98,8 @@ def read_record(job: Job) -> ClipResult | None:
 
 def write_record(job: Job, result: ClipResult) -> None:
     job.record_path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(job.record_path, json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+    # ASCII JSON: a name that is not UTF-8 (bytes a stranger's file system allowed) round-trips exactly.
+    write_atomic(job.record_path, json.dumps(result.to_dict(), ensure_ascii=True, indent=1))
 
 
 def is_done(job: Job, record: ClipResult | None) -> bool:
@@ -115,7 +116,7 @@ def is_done(job: Job, record: ClipResult | None) -> bool:
 def log_event(job: Job, event: str, detail: str = "") -> None:
     """One line in the job's event log (appended, never rewritten): the audit trail of every attempt."""
     line = json.dumps({"time": round(time.time(), 3), "event": event, "host": socket.gethostname(), "pid": os.getpid(),
-                       "detail": detail}, ensure_ascii=False)
+                       "detail": detail}, ensure_ascii=True)
     job.log_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(job.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC,
                  0o644)

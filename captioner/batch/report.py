@@ -20,6 +20,7 @@ import stat
 from collections import Counter
 from pathlib import Path
 
+from ..errors import readable
 from ..media.outputs import write_atomic
 from .schema import STATUSES, ClipResult
 
@@ -35,7 +36,8 @@ def summary(results: list[ClipResult]) -> dict:
 
 def write_reports(out_dir: Path, results: list[ClipResult], meta: dict) -> dict[str, Path]:
     out_dir = Path(out_dir)
-    clips = [{k: getattr(r, k) for k in COLUMNS} | {"name": r.name} for r in results]
+    clips = [{k: _readable(getattr(r, k)) for k in COLUMNS} | {"name": _readable(r.name)} for r in results]
+    meta = {k: _readable(v) for k, v in meta.items()}
     paths = {"json": out_dir / "report.json", "csv": out_dir / "report.csv", "html": out_dir / "report.html"}
     write_atomic(paths["json"], json.dumps({"summary": summary(results), **meta, "clips": clips}, ensure_ascii=False,
                                             indent=1) + "\n")
@@ -47,6 +49,10 @@ def write_reports(out_dir: Path, results: list[ClipResult], meta: dict) -> dict[
     write_atomic(paths["csv"], buffer.getvalue())
     write_atomic(paths["html"], contact_sheet(results, meta, out_dir))
     return paths
+
+
+def _readable(value):
+    return readable(value) if isinstance(value, str) else value
 
 
 def csv_cell(value):
@@ -113,7 +119,7 @@ def _thumbnail(result: ClipResult, out_dir: Path | None) -> str:
 
 def _e(value) -> str:
     """Any value as HTML text (attribute-safe)."""
-    return html.escape(str(value), quote=True)
+    return html.escape(readable(str(value)), quote=True)
 
 
 def contact_sheet(results: list[ClipResult], meta: dict, out_dir: Path | None = None) -> str:

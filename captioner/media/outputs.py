@@ -19,6 +19,7 @@ import re
 import secrets
 import shutil
 import socket
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -43,7 +44,7 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
         if isinstance(data, str):
-            data = data.encode("utf-8")
+            data = data.encode("utf-8", "backslashreplace")  # a lone surrogate (a non-UTF-8 name) as \udcff
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC, 0o644)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -258,10 +259,17 @@ class OutputSet:
             raise InputError(f"{target}: output would overwrite the input")
         if resolved in {t.resolve() for t in self._pending}:
             raise InputError(f"{target}: the same output is named twice")
-        if target.exists() and not self.force:
-            raise InputError(f"{target}: already exists (use --force to overwrite)")
         if target.is_dir():
             raise InputError(f"{target}: is a folder")
+        try:
+            mode = target.lstat().st_mode
+        except OSError:
+            mode = None
+        if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            # Renaming over /dev/null, a FIFO or a socket would replace it with a file: never, even with --force.
+            raise InputError(f"{target}: not a regular file (a device, pipe or socket); name a file to write")
+        if target.exists() and not self.force:
+            raise InputError(f"{target}: already exists (use --force to overwrite)")
         folder = target.parent if str(target.parent) else Path(".")
         check_output_folder(folder)
         remove_orphans(folder, target.stem)  # what a killed earlier run left beside these outputs

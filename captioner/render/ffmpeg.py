@@ -6,6 +6,7 @@ same way: one line, ffmpeg's last error line, never its whole log.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -74,18 +75,39 @@ def audio_args(info: MediaInfo, container: str) -> dict:
     return {"c:a": "aac", "b:a": "192k"}
 
 
+# ffmpeg-python hashes every argument as UTF-8, but a Linux file name is bytes and need not be UTF-8
+# (Python holds the odd bytes as surrogates).  Such a URL enters the graph as a placeholder and is
+# put back when the command line is made (command_args).
+_PLACEHOLDERS: dict[str, str] = {}
+
+
+def _graph_safe(url: str) -> str:
+    try:
+        url.encode("utf-8")
+        return url
+    except UnicodeEncodeError:
+        token = "file:/captioner-name-" + hashlib.sha256(os.fsencode(url)).hexdigest()
+        _PLACEHOLDERS[token] = url
+        return token
+
+
 def media_input(path: str | os.PathLike, **options):
     """A user's media file as an ffmpeg-python input: an absolute ``file:`` URL, media demuxers only.
 
     Every input that names a user's file (the video, the interpreter) goes
     through here, never ``ffmpeg.input(path)``: see :mod:`captioner.media.files`.
     """
-    return ffmpeg.input(ffmpeg_url(path), **ffmpeg_input_options(), **options)
+    return ffmpeg.input(_graph_safe(ffmpeg_url(path)), **ffmpeg_input_options(), **options)
 
 
 def output_url(path: str | os.PathLike) -> str:
     """An output file for an ffmpeg command line, as an absolute ``file:`` URL."""
-    return ffmpeg_url(path)
+    return _graph_safe(ffmpeg_url(path))
+
+
+def command_args(node) -> list[str]:
+    """An ffmpeg-python node's arguments, with every file name as it really is."""
+    return [_PLACEHOLDERS.get(arg, arg) for arg in node.get_args()]
 
 
 def error_summary(stderr: str, code: int | None) -> str:

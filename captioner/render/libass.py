@@ -23,7 +23,8 @@ from ..media.outputs import work_folder
 from ..media.probe import MediaInfo
 from ..styles.style import CaptionStyle
 from .compose import Composition
-from .ffmpeg import EncoderSettings, audio_args, container_for, ffmpeg_exe, media_input, output_url, run_ffmpeg
+from .ffmpeg import (EncoderSettings, audio_args, command_args, container_for, ffmpeg_exe, media_input, output_url,
+                     run_ffmpeg)
 from .inset import Inset, SignOptions, overlay_position, sign_stream
 from .reframe import Frame, reframe_stream
 from .registry import Renderer, register_renderer
@@ -77,7 +78,7 @@ def build_command(
     # busy costs more than it saves (measured with the inset's one-thread decode: ~4%).
     graph_threads = ["-filter_complex_threads", "1"] if sign is not None else []
     return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1",
-            *graph_threads, *node.get_args(), "-y"]
+            *graph_threads, *command_args(node), "-y"]
 
 
 def burn_cues(

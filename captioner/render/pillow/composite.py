@@ -32,7 +32,8 @@ from ...media.probe import MediaInfo
 from ...processes import child_options
 from ...styles.style import CaptionStyle
 from ..compose import Composition
-from ..ffmpeg import EncoderSettings, audio_args, container_for, error_summary, ffmpeg_exe, media_input, output_url
+from ..ffmpeg import (EncoderSettings, audio_args, command_args, container_for, error_summary, ffmpeg_exe, media_input,
+                      output_url)
 from ..registry import Renderer, register_renderer
 from .draw import CueDrawer, CueImage, resolve_shaping
 
@@ -165,7 +166,7 @@ def encode_command(
     if container in ("mp4", "mov"):
         out_args["movflags"] = "+faststart"
     node = ffmpeg.output(*streams, output_url(output), **out_args)
-    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", *node.get_args(), "-y"]
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", *command_args(node), "-y"]
 
 
 def prefetched(items: Iterable, depth: int = 3) -> Iterator:
