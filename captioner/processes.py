@@ -130,3 +130,22 @@ def shielded() -> Iterator[None]:
     finally:
         for signum, handler in kept.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def keep_signal_handlers() -> Iterator[None]:
+    """Put this process's Python signal handlers back after a block that replaces them underneath.
+
+    ``ray.init`` installs Ray's own C-level handler for SIGTERM (it logs a stack
+    trace and exits 1); with this, SIGTERM still stops a batch as Ctrl-C does.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    kept = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, *_STOP_SIGNALS)}
+    try:
+        yield
+    finally:
+        for signum, handler in kept.items():
+            if handler is not None:
+                signal.signal(signum, handler)

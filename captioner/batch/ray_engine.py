@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import socket
 import time
@@ -10,7 +12,7 @@ from collections.abc import Sequence
 
 from .. import extras
 from ..errors import CaptionerError, InputError, first_line
-from ..processes import shielded
+from ..processes import keep_signal_handlers, shielded
 from .records import log_event, remove_partial_outputs
 
 # Seconds to wait for a killed actor (ray.kill is asynchronous) to let go of its temporary outputs.
@@ -58,7 +60,8 @@ class RayEngine:
         ray = extras.ray()
         _check_reachable(self.address)
         try:
-            ray.init(address=self.address, logging_level="ERROR", log_to_driver=False, configure_logging=False)
+            with keep_signal_handlers():  # Ray's own SIGTERM handler would exit 1 without any cleanup
+                ray.init(address=self.address, logging_level="ERROR", log_to_driver=False, configure_logging=False)
         except ConnectionError as exc:
             raise InputError(f"cannot connect to the Ray cluster at {self.address}: {first_line(exc)}") from None
         except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; all mean "no cluster"
@@ -74,6 +77,14 @@ class RayEngine:
             self._run(ray, jobs, on_result)
         finally:
             ray.shutdown()
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _quiet():
+        # Ray's driver prints each killed actor's task as "failed ... will be retried" on stdout, from a thread,
+        # until it shuts down: when the batch is being stopped, that is not news, and not one line.
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
 
     def _run(self, ray, jobs: Sequence[Job], on_result: OnResult) -> None:
         lost = (ray.exceptions.RayError, ray.exceptions.GetTimeoutError)
@@ -121,9 +132,11 @@ class RayEngine:
                             on_result(job, ClipResult.failed(job, reason, now - started))
                             idle.append(new_actor())
         finally:
-            with shielded():  # a second Ctrl-C must not cut this short
-                for actor, job, _ in running.values():
-                    ray.kill(actor, no_restart=True)
-                for actor, job, _ in running.values():
-                    remove_partial_outputs(job, wait=KILL_WAIT)
-                    log_event(job, "interrupted")
+            if running:  # interrupted: a second Ctrl-C must not cut this short
+                with shielded(), self._quiet():
+                    for actor, job, _ in running.values():
+                        ray.kill(actor, no_restart=True)
+                    for actor, job, _ in running.values():
+                        remove_partial_outputs(job, wait=KILL_WAIT)
+                        log_event(job, "interrupted")
+                    ray.shutdown()
