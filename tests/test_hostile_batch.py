@@ -216,6 +216,8 @@ def test_a_hostile_manifest_end_to_end_writes_nothing_outside_out(tmp_path):
         {"path": "good.mp4", "output": str(victim)},
         {"path": str(victim), "output": "in/../../in/good.mp4"},
     ])
+    # Looks like an orphan of victim.mp4's, but lies outside OUT_DIR: not this batch's to remove.
+    (root / ".victim.0123abcd.part.mp4").write_bytes(b"someone else's")
     before = tree(root)
     del before["in/m.csv"]
     result = run_cli("batch", str(manifest), "--out", str(out), "--force", "--workers", "1", "-q")

@@ -89,6 +89,19 @@ def test_burn_reads_the_named_file(tmp_path, clips, name):
     assert sorted(p.name for p in folder.iterdir()) == sorted([name, "other.mp4", "subs.srt", "out.mp4"])
 
 
+def test_the_pillow_renderer_reads_the_named_file(tmp_path, clips):
+    """moviepy hands ffmpeg the name it is given: it gets an absolute file: URL too."""
+    pytest.importorskip("moviepy", reason="the moviepy extra is not installed")
+    name = NAMES[0]
+    folder = hostile_folder(tmp_path / "in", clips, name)
+    (folder / "subs.srt").write_text(SRT, encoding="utf-8")
+    result = run_cli("burn", name, "--subs", "subs.srt", "-o", "out.mp4", "--renderer", "pillow", "--reframe", "none",
+                     "-q", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    size, duration = size_and_duration(folder / "out.mp4")
+    assert size == A_SIZE and abs(duration - 3.0) < 0.1
+
+
 @pytest.mark.parametrize("sign_name", ["file:sign.mp4", "2024-01-01T10:31.mp4"])
 def test_the_interpreter_video_is_the_named_file(tmp_path, clips, sign_name):
     """--sign: a red interpreter under the hostile name, a blue one at the name it would be read as."""

@@ -114,14 +114,20 @@ def is_done(job: Job, record: ClipResult | None) -> bool:
 
 
 def log_event(job: Job, event: str, detail: str = "") -> None:
-    """One line in the job's event log (appended, never rewritten): the audit trail of every attempt."""
+    """One line in the job's event log (appended, never rewritten): the audit trail of every attempt.
+
+    A log that cannot be written (a full disk, a link planted in its place) costs the trail, never the clip.
+    """
     line = json.dumps({"time": round(time.time(), 3), "event": event, "host": socket.gethostname(), "pid": os.getpid(),
                        "detail": detail}, ensure_ascii=True)
-    job.log_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(job.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC,
-                 0o644)
-    with os.fdopen(fd, "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
+    try:
+        job.log_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(job.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC,
+                     0o644)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+    except OSError:
+        pass
 
 
 def remove_partial_outputs(job: Job, wait: float = 0.0) -> None:

@@ -91,8 +91,11 @@ def _remove_orphans(jobs: list[Job], out: Path, state: Path) -> None:
     live ``captioner caption`` holds in the same folder is kept (its own lock).
     """
     stems: dict[Path, set[str]] = {}
+    root = real(out)
     for job in jobs:
         target = Path(job.output)
+        if job.error or not inside(target.parent, root):  # a refused row's folder is none of this batch's business
+            continue
         stems.setdefault(target.parent, set()).add(target.stem)
     for folder, names in stems.items():
         remove_orphans(folder, names)
