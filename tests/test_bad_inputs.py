@@ -45,15 +45,16 @@ def media(tmp_path_factory) -> dict[str, Path]:
     return {p.stem if p.suffix == ".mp4" else p.suffix[1:]: p for p in folder.iterdir()}
 
 
-@pytest.mark.parametrize("name, share, words", [
-    ("front", 0.5, "the file is incomplete"),
-    ("front", 0.9, "the file is incomplete"),
-    ("front", 0.995, "the file is incomplete"),
-    ("back", 0.95, "without its index"),  # the index (moov) comes last: a cut file has none
-    ("mkv", 0.6, "the file is incomplete"),
-    ("webm", 0.7, "the file is incomplete"),
+@pytest.mark.parametrize("name, share, words, command", [
+    ("front", 0.5, "the file is incomplete", "burn"),
+    ("front", 0.9, "the file is incomplete", "burn"),
+    ("front", 0.995, "the file is incomplete", "burn"),
+    ("back", 0.95, "without its index", "burn"),  # the index (moov) comes last: a cut file has none
+    ("mkv", 0.6, "the file is incomplete", "burn"),
+    ("webm", 0.7, "the file is incomplete", "burn"),
+    ("front", 0.9, "the file is incomplete", "transcribe"),  # the same probe, before any recognition
+    ("back", 0.95, "without its index", "transcribe"),
 ])
-@pytest.mark.parametrize("command", ["burn", "transcribe"])
 def test_a_video_cut_short_is_refused_in_one_line(tmp_path, media, name, share, words, command):
     source = media[name]
     damaged = cut(source, tmp_path / f"cut{source.suffix}", share)

@@ -4,6 +4,7 @@ failures, a traceback only with --debug, and nothing written."""
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -65,10 +66,35 @@ BAD_INPUT = [
 ]
 
 
+class Result:
+    def __init__(self, returncode: int, stderr: str) -> None:
+        self.returncode, self.stderr = returncode, stderr
+
+
 @pytest.mark.parametrize("args", BAD_INPUT, ids=lambda a: " ".join(a))
-def test_bad_input_is_one_line_exit_2_and_nothing_is_written(folder, args):
+def test_bad_input_is_one_line_exit_2_and_nothing_is_written(folder, capsys, monkeypatch, args):
+    """Run by main() in this process (a subprocess each costs seconds); the tests below use real processes."""
+    from captioner.cli import main
+
     before = listing(folder)
-    check(run_cli(*args, cwd=folder), 2)
+    monkeypatch.chdir(folder)
+    capsys.readouterr()
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = exc.code
+    finally:
+        for s, handler in handlers.items():  # main() installs its own: give pytest its own back
+            signal.signal(s, handler)
+    check(Result(code, capsys.readouterr().err), 2)
+    assert listing(folder) == before
+
+
+def test_bad_input_through_a_real_process(folder):
+    before = listing(folder)
+    check(run_cli("burn", "clip.mp4", "--subs", "garbage.srt", cwd=folder), 2)
+    check(run_cli("caption", "missing.mp4", cwd=folder), 2)
     assert listing(folder) == before
 
 

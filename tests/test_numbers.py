@@ -7,11 +7,34 @@ layout with negative pixels, a JSON cue at ``1e16`` s an ffmpeg failure.
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
 
 from conftest import make_video, run_cli
+
+
+class Result:
+    def __init__(self, returncode: int, stderr: str) -> None:
+        self.returncode, self.stderr = returncode, stderr
+
+
+def in_process(capsys, monkeypatch, folder: Path, *args: str) -> Result:
+    """``captioner ARGS`` run by its main() in this process (a subprocess each would cost seconds of start-up)."""
+    from captioner.cli import main
+
+    monkeypatch.chdir(folder)
+    capsys.readouterr()
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    finally:
+        for s, handler in handlers.items():  # main() installs its own: give pytest its own back
+            signal.signal(s, handler)
+    return Result(code, capsys.readouterr().err)
 
 
 def one_line_exit_2(result) -> str:
@@ -50,11 +73,11 @@ def clip(tmp_path_factory) -> Path:
     ["burn", "clip.mp4", "--subs", "subs.srt", "--crf", "1e9"],
     ["transcribe", "clip.mp4", "-o", "x.srt", "--review-below", "inf"],
 ])
-def test_command_line_numbers(tmp_path, clip, args):
+def test_command_line_numbers(tmp_path, clip, capsys, monkeypatch, args):
     (tmp_path / "in").mkdir()
     (tmp_path / "clip.mp4").write_bytes(clip.read_bytes())
     (tmp_path / "subs.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nمرحبا\n", encoding="utf-8")
-    one_line_exit_2(run_cli(*args, cwd=tmp_path))
+    one_line_exit_2(in_process(capsys, monkeypatch, tmp_path, *args))
     assert not (tmp_path / "o").exists() and not (tmp_path / "clip.captioned.mp4").exists()
 
 
@@ -78,15 +101,24 @@ def _cue(start, end, lines=("مرحبا",)) -> dict:
      '"probability": 7}]}', "probability"),
     ("1\n99:00:00,000 --> 99:00:01,000\nمرحبا\n", "not a time"),
 ])
-def test_numbers_in_subtitle_files(tmp_path, clip, text, words):
+def test_numbers_in_subtitle_files(tmp_path, clip, capsys, monkeypatch, text, words):
     suffix = ".srt" if text[0].isdigit() else ".json"
     subs = tmp_path / f"subs{suffix}"
     subs.write_text(text, encoding="utf-8")
     (tmp_path / "clip.mp4").write_bytes(clip.read_bytes())
     for args in (["lint", subs.name], ["burn", "clip.mp4", "--subs", subs.name, "-o", "out.mp4"]):
-        message = one_line_exit_2(run_cli(*args, cwd=tmp_path))
+        message = one_line_exit_2(in_process(capsys, monkeypatch, tmp_path, *args))
         assert words in message, message
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_the_real_command_line_too(tmp_path):
+    """The same checks through a real process: argparse's exit, the one line, nothing written."""
+    (tmp_path / "in").mkdir()
+    one_line_exit_2(run_cli("batch", "in", "--out", "o", "--timeout", "inf", cwd=tmp_path))
+    (tmp_path / "c.json").write_text('{"cues": [{"start": 0, "end": 1e16, "lines": ["a"]}]}')
+    assert "not a time" in one_line_exit_2(run_cli("lint", "c.json", cwd=tmp_path))
+    assert not (tmp_path / "o").exists()
 
 
 def test_the_api_checks_numbers_too():
