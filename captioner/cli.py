@@ -30,8 +30,8 @@ from .styles.presets import PRESETS
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 MAX_WORKERS = 1024
 MAX_TIMEOUT = 7 * 86400.0  # a week: past that a clock's "timeout" is a typo (and inf overflows the wait)
+REVIEW_SHOWN = 20  # flagged words listed without -v
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
-LOW_CONFIDENCE = 0.5
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,13 +93,6 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
-def _probability(text: str) -> float:
-    value = _positive_float(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
     return value
 
 
@@ -167,6 +160,28 @@ def add_recognition(p: argparse.ArgumentParser) -> None:
                    "(default: the preset's, 20 for adults, 17 for children)")
 
 
+def _review_probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a probability from 0 to 1: {text!r}")
+    return value
+
+
+def add_review(p: argparse.ArgumentParser) -> None:
+    """The review-flag option (a setting: caption, transcribe and batch)."""
+    p.add_argument("--review-below", type=_review_probability, default=0.0, metavar="P",
+                   help="also flag for review every word recognised with probability below P (default: 0, the "
+                   "combined review decision only; see README 'Review flags')")
+
+
+def add_verbose(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help=f"list every word flagged for review (default: the first {REVIEW_SHOWN})")
+
+
 def add_caption_options(p: argparse.ArgumentParser) -> None:
     """The flags that shape a captioned video, shared by ``caption`` and ``batch``.
 
@@ -175,6 +190,7 @@ def add_caption_options(p: argparse.ArgumentParser) -> None:
     hashes it into the settings fingerprint that decides what a rerun redoes.
     """
     add_recognition(p)
+    add_review(p)
     add_preset(p)
     add_composition(p)
     add_encoder(p)
@@ -215,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="INPUT", help="video file")
     p.add_argument("-o", "--output", metavar="OUTPUT", help="output video (default: INPUT stem + .captioned.mp4)")
     add_caption_options(p)
+    add_verbose(p)
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
 
     p = sub.add_parser(
@@ -245,8 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="SUBS", required=True, help="subtitle file to write")
     add_recognition(p)
     add_preset(p)
-    p.add_argument("--review-below", type=_probability, default=LOW_CONFIDENCE, metavar="P",
-                   help=f"report words recognised with probability below P (default: {LOW_CONFIDENCE})")
+    add_review(p)
+    add_verbose(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing SUBS")
 
     p = sub.add_parser("burn", parents=[common], help="burn a (hand-edited) subtitle file into a video",
@@ -303,13 +320,13 @@ def _info(message: str) -> None:
 def cmd_caption(args) -> int:
     result = pipeline.caption(args.input, args.output, settings_from_args(args), force=args.force,
                               progress=_progress(args))
-    low = result.transcript.low_confidence(LOW_CONFIDENCE)
     _info(f"wrote {result.video}")
     _info("sidecars: " + ", ".join(str(p) for p in result.sidecars.values()))
     _info(f"{len(result.transcript.words)} words ({result.transcript.language}), {len(result.cues)} captions, "
-          f"{len(low)} words below confidence {LOW_CONFIDENCE}")
+          f"{len(result.transcript.flagged)} flagged for review")
     if not result.cues:
         _info("warning: no speech was recognised; the video was written without captions")
+    _print_review(result.transcript, result.cues, args.verbose, where=str(result.sidecars[".json"]))
     for violation in result.violations:
         _info(f"note: {violation} (unavoidable: speech too fast or a word too long)")
     return EXIT_OK
@@ -324,7 +341,8 @@ def cmd_batch(args) -> int:
         _info(f"captioner: interrupted ({counts}); finished clips are kept and a rerun continues with the rest; "
               f"report: {batch.reports['html']}")
         return interrupt_exit_code()
-    _info(f"{len(batch.results)} clips: {counts}; report: {batch.reports['html']}")
+    review = f"; {len(batch.needs_review)} need review" if batch.needs_review else ""
+    _info(f"{len(batch.results)} clips: {counts}{review}; report: {batch.reports['html']}")
     for result in batch.failed:
         _info(f"failed: {result.name}: {result.error}")
     return EXIT_FAILURE if batch.failed else EXIT_OK
@@ -334,15 +352,51 @@ def cmd_transcribe(args) -> int:
     result = pipeline.transcribe_to_file(args.input, args.output, settings_from_args(args), force=args.force,
                                          progress=_progress(args))
     transcript = result.transcript
-    low = transcript.low_confidence(args.review_below)
     _info(f"wrote {result.path}: {len(transcript.words)} words ({transcript.language}), {len(result.cues)} captions")
-    if low:
-        shown = ", ".join(f"{w.text} ({w.start:.1f}s, p={w.probability:.2f})" for w in low[:10])
-        more = f" and {len(low) - 10} more" if len(low) > 10 else ""
-        _info(f"review: {len(low)} of {len(transcript.words)} words below confidence {args.review_below}: {shown}{more}")
-    else:
-        _info(f"review: no word below confidence {args.review_below}")
+    where = str(result.path) if result.path.suffix.lower() == ".json" else "a .json output"
+    _print_review(transcript, result.cues, args.verbose, where=where)
     return EXIT_OK
+
+
+def _clock(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def _print_review(transcript, cues, verbose: bool, where: str) -> None:
+    """The words flagged for review, grouped by the caption they are in (number, time, text), and the words not
+    burned because no speech is under them."""
+    flagged = transcript.flagged
+    if transcript.dropped:
+        listed = ", ".join(f"{w.text} ({w.start:.1f}s)" for w in transcript.dropped[: None if verbose else REVIEW_SHOWN])
+        more = "" if verbose or len(transcript.dropped) <= REVIEW_SHOWN else f" and {len(transcript.dropped) - REVIEW_SHOWN} more"
+        _info(f"not captioned: {len(transcript.dropped)} words with no speech under them: {listed}{more}")
+    if not flagged:
+        _info(f"review: no word flagged of {len(transcript.words)}")
+        return
+    _info(f"review: {len(flagged)} of {len(transcript.words)} words may be wrong; check them before publishing "
+          f"(every word's flag and reasons are in {where}):")
+    limit = len(flagged) if verbose else REVIEW_SHOWN
+    shown = 0
+    placed: set[int] = set()
+    groups = []
+    for number, cue in enumerate(cues, 1):
+        words = [w for w in cue.words if w.review]
+        placed.update(id(w) for w in cue.words)
+        if words:
+            groups.append((f"#{number} {_clock(cue.start)} --> {_clock(cue.end)}  {cue.text}", words))
+    stray = [w for w in flagged if id(w) not in placed]
+    if stray:
+        groups.append(("(in no caption)", stray))
+    for heading, words in groups:
+        if shown >= limit:
+            break
+        _info(f"  {heading}")
+        for w in words[: limit - shown]:
+            _info(f"      {w.text}  {w.start:.2f}s  p={w.probability:.2f}  {', '.join(w.why)}")
+        shown += min(len(words), limit - shown)
+    if shown < len(flagged):
+        _info(f"  ... and {len(flagged) - shown} more (-v lists them all)")
 
 
 def cmd_burn(args) -> int:

@@ -1,4 +1,10 @@
-"""captioner's JSON: the cues, and every recognised word with its timing and probability."""
+"""captioner's JSON: the cues, and every recognised word with its timing, probability and review flag.
+
+Each word carries ``"review": true|false`` and, when true, ``"why"``: the
+reasons it should be checked (:mod:`captioner.asr.review`).  Words taken out
+because no speech is under them are listed under ``"dropped"`` (never burned).
+Reading the file back keeps the flags.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ class CaptionerJSON(SubtitleFormat):
                 "language_probability": round(transcript.language_probability, 3),
                 "duration": round(transcript.duration, 3),
                 "words": [w.to_dict() for w in transcript.words],
+                "dropped": [w.to_dict() for w in transcript.dropped],
                 "cues": doc["cues"],
             }
         return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
@@ -55,17 +62,8 @@ class CaptionerJSON(SubtitleFormat):
                 if not all(isinstance(line, str) for line in lines):
                     raise _Bad(f"{where}: 'lines' must be a list of strings")
                 raw.append((_number(c, "start", where), _number(c, "end", where), list(lines)))
-            words = []
-            for k, w in enumerate(_list(doc, "words", "the file") if "words" in doc else [], start=1):
-                where = f"word {k}"
-                if not isinstance(w, dict):
-                    raise _Bad(f"{where} must be an object")
-                if not isinstance(w.get("text"), str):
-                    raise _Bad(f"{where}: 'text' must be a string")
-                probability = _number(w, "probability", where) if "probability" in w else 1.0
-                if not 0.0 <= probability <= 1.0:
-                    raise _Bad(f"{where}: 'probability' must be from 0 to 1")
-                words.append(Word(w["text"], _number(w, "start", where), _number(w, "end", where), probability))
+            words = [_word(w, k) for k, w in enumerate(_list(doc, "words", "the file") if "words" in doc else [],
+                                                         start=1)]
         except _Bad as exc:
             raise InputError(f"{path}: not a captioner JSON file ({exc})") from None
         return raw, words
@@ -73,6 +71,24 @@ class CaptionerJSON(SubtitleFormat):
 
 class _Bad(Exception):
     """A captioner JSON file with a value of the wrong kind."""
+
+
+def _word(data, k: int) -> Word:
+    """A word of the file, with its review flag (a flag that is not true/false, or reasons that are not text, is refused)."""
+    where = f"word {k}"
+    if not isinstance(data, dict):
+        raise _Bad(f"{where} must be an object")
+    if not isinstance(data.get("text"), str):
+        raise _Bad(f"{where}: 'text' must be a string")
+    probability = _number(data, "probability", where) if "probability" in data else 1.0
+    if not 0.0 <= probability <= 1.0:
+        raise _Bad(f"{where}: 'probability' must be from 0 to 1")
+    review = data.get("review", False)
+    why = data.get("why", [])
+    if not isinstance(review, bool) or not isinstance(why, list) or not all(isinstance(r, str) for r in why):
+        raise _Bad(f"{where} ({data['text']!r}): 'review' must be true or false and 'why' a list of reasons")
+    return Word(data["text"], _number(data, "start", where), _number(data, "end", where), probability,
+                review=review, why=tuple(why) if review else ())
 
 
 def _list(obj: dict, key: str, where: str) -> list:
