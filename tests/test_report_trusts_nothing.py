@@ -40,11 +40,15 @@ def elements(text: str) -> list[tuple[str, dict]]:
 
 
 def allowed_markup(text: str) -> None:
+    tags = {"html", "head", "meta", "title", "style", "body", "h1", "p", "span", "b", "div", "img", "mark", "details",
+            "summary", "a"}
     for tag, attrs in elements(text):
-        assert tag in {"html", "head", "meta", "title", "style", "body", "h1", "p", "span", "b", "div", "img"}, tag
+        assert tag in tags, tag
         assert not any(name.startswith("on") for name in attrs), attrs
         if tag == "img":
             assert attrs["src"].startswith("data:image/jpeg;base64,")
+        if tag == "a":  # a relative link to an output, never a scheme (javascript:, file:, http:)
+            assert ":" not in attrs["href"] and not attrs["href"].startswith(("/", "\\")), attrs
 
 
 def result(**values):
@@ -60,6 +64,8 @@ def test_every_value_is_escaped():
     results = [
         result(name=HOSTILE, input=HOSTILE, error=HOSTILE, language=HOSTILE, status="failed"),
         result(name="ok.mp4", language="ar", words=3, duration=1.5, low_confidence=1, violations=2),
+        result(name="x.mp4", output="/out/javascript:alert(3).mp4", flagged_words=[HOSTILE], transcript=HOSTILE,
+               flagged=1),
     ]
     sheet = contact_sheet(results, {"inputs": HOSTILE, "engine": HOSTILE, "finished": HOSTILE})
     allowed_markup(sheet)
@@ -132,7 +138,8 @@ def test_a_tampered_record_cannot_embed_a_file_or_a_script(captioned, tmp_path):
     secret = tmp_path / "secret.jpg"
     secret.write_bytes(b"\xff\xd8\xff" + b"SECRET")
     record = json.loads(record_path.read_text(encoding="utf-8"))
-    record.update(language=HOSTILE, thumbnail=str(secret), input=HOSTILE, name=HOSTILE)
+    record.update(language=HOSTILE, thumbnail=str(secret), input=HOSTILE, name=HOSTILE, transcript=HOSTILE,
+                  flagged_words=[HOSTILE])
     record_path.write_text(json.dumps(record), encoding="utf-8")
     result = run_cli("batch", str(inputs), "--out", str(out), "--workers", "1", "-q")
     assert result.returncode == 0, result.stderr
