@@ -21,11 +21,10 @@ from ..cues import Cue, Transcript, Word
 from ..errors import InputError
 from ..render.ass_script import burn_script
 from ..styles.style import CaptionStyle
-from ..text.ass_text import ass_escape
 from .base import RawCue, register_format
 from .pysubs import PysubsFormat
 
-__all__ = ["AdvancedSubStationAlpha", "ass_escape"]
+__all__ = ["AdvancedSubStationAlpha"]
 
 
 @register_format

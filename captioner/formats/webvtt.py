@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
-from ..cues import Cue, Transcript
+from ..cues import Cue, Transcript, Word
 from ..render.layout import layout_cue
 from ..styles.style import CaptionStyle
 from ..text.bidi import sidecar_line
-from .base import register_format
+from .base import RawCue, register_format
 from .pysubs import PysubsFormat
+from .timed_text import parse_vtt
 
 _TIMING = re.compile(r"^(\d+:\d\d:\d\d\.\d{3} --> \d+:\d\d:\d\d\.\d{3})$", re.MULTILINE)
 
@@ -63,3 +65,7 @@ class WebVTT(PysubsFormat):
         # pysubs2 writes the cues in order of their start (a stable sort): their settings in that order.
         settings = iter([cue_settings(cue, style) for cue in sorted(cues, key=lambda c: c.start) if cue.lines])
         return _TIMING.sub(lambda m: f"{m.group(1)} {next(settings, '')}".rstrip(), text)
+
+    def parse(self, text: str, path: Path) -> tuple[list[RawCue], list[Word]]:
+        # Entities decoded, tags and NOTE blocks dropped, braces and backslashes kept (see timed_text).
+        return parse_vtt(text), []

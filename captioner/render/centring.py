@@ -36,6 +36,7 @@ import numpy as np
 import pysubs2
 
 from ..errors import CaptionerError
+from ..processes import child_options
 from ..styles.style import STYLE_NAME, CaptionStyle
 from ..text.bidi import RLM
 from .ffmpeg import error_summary, ffmpeg_exe
@@ -52,7 +53,8 @@ def needs_measuring(text: str, style: CaptionStyle, measurer=None) -> bool:
     """Lines libass may draw off centre: the leftmost glyph has no advance (measured: every line that
     libass moved by more than 2 px does; no other did), or left-to-right text that bidi reorders."""
     m = measurer or style.measurer()
-    plain = re.sub(r"\{[^}]*\}", "", text).replace(RLM, "")  # the text without override tags
+    # The text without override tags ({\1a...}) or the escapes that keep braces as text (\{ \}).
+    plain = re.sub(r"(?<!\\)\{\\[^}]*\}", "", text).replace("\\{", "{").replace("\\}", "}").replace(RLM, "")
     return m.opens_with_mark(plain) or any(unicodedata.bidirectional(ch) == "L" for ch in plain)
 
 
@@ -106,7 +108,7 @@ def _measure(lines: Sequence[tuple[str, float]], style: CaptionStyle) -> list[fl
             "-vf", "ass=filename=lines.ass:fontsdir=fonts:shaping=complex:alpha=1",
             "-frames:v", str(frames), "-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1",
         ]
-        proc = subprocess.run(command, cwd=work, capture_output=True)
+        proc = subprocess.run(command, cwd=work, capture_output=True, stdin=subprocess.DEVNULL, **child_options())
     if proc.returncode != 0 or len(proc.stdout) != frame_bytes * frames:
         summary = error_summary(proc.stderr.decode("utf-8", "replace"), proc.returncode)
         raise CaptionerError(f"measuring caption lines failed: {summary}")
