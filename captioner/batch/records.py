@@ -82,16 +82,26 @@ def job_outputs(job: Job) -> list[Path]:
 
 
 def read_record(job: Job) -> ClipResult | None:
-    try:
-        with open(job.record_path, encoding="utf-8") as fh:
-            return ClipResult.from_dict(json.load(fh))
-    except (OSError, ValueError):
-        return None
+    return load_record(job.record_path)
 
 
 def write_record(job: Job, result: ClipResult) -> None:
     job.record_path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(job.record_path, json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+    save_record(job.record_path, result)
+
+
+def save_record(path: Path, result: ClipResult) -> None:
+    """Write one record file whole or not at all."""
+    write_atomic(path, json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+
+
+def load_record(path: Path) -> ClipResult | None:
+    """One record file, or None when it is missing, unreadable or not a record."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return ClipResult.from_dict(json.load(fh))
+    except (OSError, ValueError):
+        return None
 
 
 def is_done(job: Job, record: ClipResult | None) -> bool:

@@ -16,7 +16,7 @@ from ..media.probe import probe
 from ..pipeline import caption
 from ..render.ffmpeg import ffmpeg_exe
 from ..system import available_cores
-from .records import is_done, job_outputs, log_event, read_record, remove_empty_folders, remove_partial_outputs, write_record
+from .records import canonical, is_done, job_outputs, log_event, read_record, remove_empty_folders, remove_partial_outputs, write_record
 from .schema import ClipResult, Job
 
 LOW_CONFIDENCE = 0.5
@@ -107,6 +107,7 @@ class JobRunner:
             violations=len(result.violations),
             thumbnail=str(thumb) if thumb else None,
             thumbnail_at=round(at, 3),
+            settings=canonical(job.settings),
         )
 
     def _thumbnail(self, job: Job, at: float) -> Path | None:
