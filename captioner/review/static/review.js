@@ -642,7 +642,8 @@
     state.caret.clear();
     $("title").textContent = doc.name;
     document.title = t("page_title", { name: doc.name });
-    $("files").textContent = `${t("saves_to", { paths: doc.saves.join(", ") })} ${t("output_is", { path: doc.output.path })}`;
+    $("saves").textContent = t("saves_to", { paths: doc.saves.join(", ") });
+    $("writes").textContent = t("output_is", { path: doc.output.path });
     $("reviewed").setAttribute("aria-pressed", doc.reviewed ? "true" : "false");
     renderCues();
     updateStatus();
@@ -842,7 +843,7 @@
       state.session = session;
       S = session.strings;
       label();
-      const font = new FontFace("Caption", `url(/static/font?token=${encodeURIComponent(TOKEN)})`);
+      const font = new FontFace("Caption", `url(/static/font?token=${encodeURIComponent(TOKEN)})`, { weight: "100 900" });
       font.load().then((f) => document.fonts.add(f)).catch(() => {});
       if (session.batch) {
         $("main").classList.add("with-queue");
