@@ -7,6 +7,7 @@ import base64
 import http.client
 import io
 import json
+import os
 import shutil
 import signal
 import time
@@ -312,9 +313,14 @@ def test_second_tab_cannot_overwrite_the_first(browser, clip):
         expect(box(second, 1)).to_have_value("النص من التبويب الثاني")  # the refused edit is still there to copy
         assert srt_texts(clip)[0] == "النص من التبويب الأول"
         # Burn and Mark reviewed from the stale tab are refused too.
+        second.evaluate("document.getElementById('alert').hidden = true")
         second.get_by_role("button", name="Mark reviewed").click()
         expect(alert).to_contain_text("saved from another tab or window")
         assert read_json(clip)["reviewed"] is False
+        second.evaluate("document.getElementById('alert').hidden = true")
+        second.get_by_role("button", name="Burn", exact=True).click()
+        expect(alert).to_contain_text("saved from another tab or window")
+        assert not clip.with_name("clip.captioned.mp4").exists()
         # A reload shows the saved state.
         second.once("dialog", lambda d: d.accept())  # "leave with unsaved changes?"
         second.reload()
@@ -328,6 +334,20 @@ def test_second_tab_cannot_overwrite_the_first(browser, clip):
         first.keyboard.press("Control+KeyS")
         expect(first.get_by_role("alert")).to_contain_text("another program changed the caption files")
         assert "محرر آخر" in srt.read_text(encoding="utf-8")
+
+
+def test_a_subtitle_sidecar_edited_after_the_json_is_what_opens(clip):
+    """An editor fixed the SRT in another program after `caption` wrote the JSON: the review starts from the SRT
+    (the JSON's words still give the kept words their timing)."""
+    srt = sidecar(clip, ".srt")
+    srt.write_text(srt.read_text(encoding="utf-8").replace("رحلة", "حملة"), encoding="utf-8")
+    later = sidecar(clip, ".json").stat().st_mtime + 5
+    os.utime(srt, (later, later))
+    with review_server(str(clip), "--ui", "en") as server:
+        status, doc = _api(server, "GET", "/api/clips/0")
+    assert status == 200 and doc["cues"][0]["lines"] == ["مرحبا بكم في حملة الخير"]
+    assert [w["text"] for w in doc["cues"][0]["words"]][:2] == ["مرحبا", "بكم"]
+    assert doc["flagged"] == 1  # «رحلة» is gone from the text: only «يصل» is left to check
 
 
 def _request(server, method: str, path: str, *, headers: dict | None = None, body: bytes | None = None,

@@ -32,8 +32,8 @@ from ..render import get_renderer
 from ..render.compose import Composition, compose
 from ..settings import CaptionSettings
 from ..text.bidi import is_rtl_text
-from .document import (CueEdit, as_cue, assign_words, parse_cue, parse_cues, parse_revision, rebuild_words,
-                       word_flags)
+from .document import (CueEdit, as_cue, assign_words, match_words, parse_cue, parse_cues, parse_revision,
+                       rebuild_words, tokens, word_flags)
 from .preview import CaptionPreview
 
 
@@ -238,7 +238,12 @@ class ReviewClip:
     def flagged_count(self) -> int:
         if not self.loaded:
             return self.files.flagged
-        return sum(bool(self.flags(w)) for c in self.cues for w in c.words)
+        # Words still in their cue's text (a word whose text was changed in another editor no longer counts).
+        count = 0
+        for cue in self.cues:
+            matched = match_words(tokens(cue.lines), cue.words)
+            count += sum(bool(self.flags(cue.words[j])) for j in matched if j is not None)
+        return count
 
     def problems(self, cues: Sequence[Cue]) -> list[list[dict]]:
         per_cue: list[list[dict]] = [[] for _ in cues]
