@@ -194,7 +194,9 @@ def test_arabic_correction_is_saved_and_burned(browser, clip):
     assert reading.punctuation_ok, reading
 
 
-def test_split_merge_nudge_and_undo(browser, clip):
+def test_split_merge_nudge_undo_delete_and_add(browser, clip):
+    from captioner.formats import load_cues
+
     with review_server(str(clip), "--ui", "en") as server:
         page = open_page(browser, server.url)
         rows = page.locator("li[data-cue]")
@@ -223,18 +225,32 @@ def test_split_merge_nudge_and_undo(browser, clip):
         expect(rows).to_have_count(3)
         page.keyboard.press("Control+KeyS")
         expect(page.locator("#status")).to_contain_text("Saved (revision 1).")
-    from captioner.formats import load_cues
-
-    cues = load_cues(sidecar(clip, ".srt"))
-    assert [(round(c.start, 2), round(c.end, 2), c.lines) for c in cues] == [
-        (0.4, 1.9, ("مرحبا بكم في رحلة الخير",)),
-        (2.07, 3.0, ("نريد أن",)),
-        (3.07, 5.8, ("يصل صوتنا", "إلى الجميع")),
-    ]
-    words = read_json(clip)["words"]
-    assert [w["text"] for w in words] == ["مرحبا", "بكم", "في", "رحلة", "الخير", "نريد", "أن", "يصل", "صوتنا",
-                                          "إلى", "الجميع"]
-    assert [w["probability"] for w in words][7] == 0.22  # the split kept every recognised word and its flag
+        cues = load_cues(sidecar(clip, ".srt"))
+        assert [(round(c.start, 2), round(c.end, 2), c.lines) for c in cues] == [
+            (0.4, 1.9, ("مرحبا بكم في رحلة الخير",)),
+            (2.07, 3.0, ("نريد أن",)),
+            (3.07, 5.8, ("يصل صوتنا", "إلى الجميع")),
+        ]
+        words = read_json(clip)["words"]
+        assert [w["text"] for w in words] == ["مرحبا", "بكم", "في", "رحلة", "الخير", "نريد", "أن", "يصل", "صوتنا",
+                                              "إلى", "الجميع"]
+        assert words[7]["probability"] == 0.22  # the split kept every recognised word and its flag
+        # A cue emptied is removed on save; a cue added where speech was missed (at the video's time).
+        box(page, 1).fill("")
+        expect(page.locator('li[data-cue="1"] .empty-note')).to_be_visible()
+        page.keyboard.press("Control+KeyS")
+        expect(rows).to_have_count(2)
+        page.evaluate("document.getElementById('video').currentTime = 0.5")
+        page.wait_for_function("Math.abs(document.getElementById('video').currentTime - 0.5) < 0.01")
+        page.get_by_role("button", name="Add cue").click()
+        expect(rows).to_have_count(3)
+        expect(box(page, 1)).to_be_focused()
+        expect(rows.nth(0).locator(".times")).to_have_text("00:00.50 to 00:02.00")  # up to 2 frames before cue 2
+        page.keyboard.type("مرحبا بكم")
+        page.keyboard.press("Control+KeyS")
+        expect(page.locator("#status")).to_contain_text("Saved (revision 3).")
+    assert srt_texts(clip) == ["مرحبا بكم", "نريد أن", "يصل صوتنا إلى الجميع"]
+    assert [w["text"] for w in read_json(clip)["words"]][:3] == ["مرحبا", "بكم", "نريد"]
 
 
 def test_rule_problems_follow_the_text_and_play_from_a_cue(browser, clip):

@@ -21,9 +21,11 @@ Security, as Jupyter does it for a notebook server:
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import signal
 import socket
+import sys
 import threading
 import webbrowser
 from collections.abc import Callable, Iterator
@@ -281,6 +283,14 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+def can_open_browser() -> bool:
+    """Whether a graphical browser can open here: on Linux (not macOS, Windows) that needs a display; without one
+    Python's webbrowser would start a text browser in the terminal the server prints to."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def serve(review: Review, *, port: int = 0, open_browser: bool = True,
           announce: Callable[[str], None] = print) -> bool:
     """Serve the review page until Ctrl-C (or SIGTERM); return whether a burn had to be stopped.
@@ -302,7 +312,7 @@ def serve(review: Review, *, port: int = 0, open_browser: bool = True,
         server = _Server(config)
         url = f"http://127.0.0.1:{port}/?token={token}"
         announce(url)
-        if open_browser:
+        if open_browser and can_open_browser():
             threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
         server.run(sockets=[sock])
     finally:

@@ -265,7 +265,10 @@
     markDirty();
     scheduleCheck();
     updateUndo();
-    if (focus >= 0) focusCue(Math.min(focus, state.cues.length - 1));
+    if (focus >= 0 && state.cues.length) {
+      const i = Math.min(focus, state.cues.length - 1);
+      focusCue(i, Math.min(state.caret.get(i) ?? 0, state.cues[i].text.length));
+    }
     updatePreview();
   }
 
@@ -404,6 +407,26 @@
     markDirty();
     scheduleCheck();
     focusCue(i, linesOf(a.text).join(" ").length);
+  }
+
+  // A cue for speech the recogniser missed: at the video's time, up to 2 s, in the gap between captions.
+  function addCue() {
+    if (!state.doc) return;
+    const time = currentTime(), gap = state.doc.min_gap;
+    if (cueAt(time) >= 0) { updateStatus(t("no_room")); return; }
+    let i = state.cues.findIndex((c) => c.start > time);
+    if (i < 0) i = state.cues.length;
+    const after = i > 0 ? state.cues[i - 1].end + gap : 0;
+    const before = i < state.cues.length ? state.cues[i].start - gap : state.doc.duration;
+    const start = round3(Math.max(time, after)), end = round3(Math.min(start + 2, before));
+    if (end - start < 2 * STEP) { updateStatus(t("no_room")); return; }
+    remember(null);
+    state.cues.splice(i, 0, { start, end, text: "", words: [], accepted: new Set(), problems: [],
+      rtl: state.cues.some((c) => c.rtl) });
+    state.flag = null;
+    renderCues();
+    markDirty();
+    focusCue(i, 0);
   }
 
   function playCue(i) {
@@ -802,6 +825,7 @@
     switch (e.code) {
       case "KeyN": nextFlag(e.shiftKey ? -1 : 1); break;
       case "KeyK": acceptFlag(); break;
+      case "KeyA": addCue(); break;
       case "KeyM": merge(cue); break;
       case "KeyP": playCue(cue); break;
       case "BracketLeft": nudge(cue, e.shiftKey ? "end" : "start", -STEP); break;
@@ -821,10 +845,11 @@
 
   function label() {
     for (const node of document.querySelectorAll("[data-label]")) node.textContent = t(node.dataset.label);
+    for (const node of document.querySelectorAll("[data-aria-label]")) node.setAttribute("aria-label", t(node.dataset.ariaLabel));
     $("skip").textContent = t("cues");
     const keys = [
       ["Ctrl+S", "key.save"], ["Ctrl+Z / Ctrl+Shift+Z", "key.undo"], ["Alt+N / Alt+Shift+N", "key.next"],
-      ["Alt+K", "key.accept"], ["Ctrl+Enter", "key.split"], ["Alt+M", "key.merge"], ["Alt+[ / Alt+]", "key.start"],
+      ["Alt+K", "key.accept"], ["Alt+A", "key.add"], ["Ctrl+Enter", "key.split"], ["Alt+M", "key.merge"], ["Alt+[ / Alt+]", "key.start"],
       ["Alt+Shift+[ / Alt+Shift+]", "key.end"], ["Alt+P", "key.play"], ["Alt+↑ / Alt+↓", "key.move"],
     ];
     $("keys").replaceChildren(...keys.flatMap(([k, d]) => [h("dt", { text: k }), h("dd", { text: t(d) })]));
@@ -834,6 +859,7 @@
     $("save").addEventListener("click", save);
     $("next-flag").addEventListener("click", () => nextFlag(1));
     $("accept").addEventListener("click", acceptFlag);
+    $("add").addEventListener("click", addCue);
     $("undo").addEventListener("click", undo);
     $("redo").addEventListener("click", redo);
     $("reviewed").addEventListener("click", toggleReviewed);
