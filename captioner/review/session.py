@@ -135,7 +135,6 @@ class ReviewClip:
         self._burn_gate = burn_gate or threading.Lock()
         self.burn_job = BurnJob()
         self.loaded = False
-        self.error = ""
         self.reviewed = files.reviewed
         self.revision = 0
         self.cues: list[Cue] = []
@@ -198,12 +197,12 @@ class ReviewClip:
         doc: dict = {}
         words_from = start if start.suffix.lower() == ".json" else start.with_suffix(".json")
         if words_from.is_file():
-            text = decode_text(words_from.read_bytes(), words_from)
-            _, words = FORMATS["json"].parse(text, words_from)
             try:
+                text = decode_text(words_from.read_bytes(), words_from)
+                _, words = FORMATS["json"].parse(text, words_from)
                 doc = json.loads(text)
-            except ValueError:
-                doc = {}
+            except (InputError, ValueError):
+                words, doc = [], {}  # a damaged JSON beside a subtitle file: its text is reviewed without words
         if isinstance(doc, dict):
             if isinstance(doc.get("language"), str):
                 self.language = doc["language"]
