@@ -12,6 +12,12 @@
   const t = (key, values = {}) =>
     String(S[key] ?? key).replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
 
+  // A string with its placeholders as <bdi dir="ltr"> (file paths keep their order in a right-to-left line).
+  const tNodes = (key, values) => String(S[key] ?? key).split(/(\{\w+\})/).map((part) => {
+    const name = part.match(/^\{(\w+)\}$/);
+    return name && name[1] in values ? h("bdi", { dir: "ltr", text: String(values[name[1]]) }) : part;
+  });
+
   function h(tag, props = {}, ...children) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(props)) {
@@ -665,8 +671,8 @@
     state.caret.clear();
     $("title").textContent = doc.name;
     document.title = t("page_title", { name: doc.name });
-    $("saves").textContent = t("saves_to", { paths: doc.saves.join(", ") });
-    $("writes").textContent = t("output_is", { path: doc.output.path });
+    $("saves").replaceChildren(...tNodes("saves_to", { paths: doc.saves.join(", ") }));
+    $("writes").replaceChildren(...tNodes("output_is", { path: doc.output.path }));
     $("reviewed").setAttribute("aria-pressed", doc.reviewed ? "true" : "false");
     renderCues();
     updateStatus();
@@ -771,7 +777,7 @@
       bar.value = Math.round(job.progress * 100);
       status.textContent = t("burning", { p: Math.round(job.progress * 100) });
     } else if (job.state === "done") {
-      status.textContent = t("burned", { path: state.doc.output.path, s: job.seconds });
+      status.replaceChildren(...tNodes("burned", { path: state.doc.output.path, s: job.seconds }));
       result.src = mediaUrl(clip, "output", `&revision=${job.revision}&t=${Date.now()}`);
       result.setAttribute("aria-label", t("result"));
       result.hidden = false;
