@@ -448,6 +448,10 @@ def test_page_language_and_direction(browser, clip):
         expect(page.get_by_label("نص المقطع 1", exact=True)).to_have_value("مرحبا بكم في رحلة الخير")
         # Laid out right to left: the caption list is left of the video.
         assert page.locator("#editor").bounding_box()["x"] < page.locator("#player").bounding_box()["x"]
+        # The rule problems in Arabic too.
+        page.get_by_label("نص المقطع 3", exact=True).fill("هذا سطر طويل جدا لا يتسع في شريط الترجمة مهما حاولنا أن نكتبه")
+        expect(page.locator('li[data-cue="3"] .problems')).to_contain_text("السطر 1: عرضه")
+        expect(page.locator('li[data-cue="3"] .problems')).to_contain_text("السطر أعرض من اللازم")
         assert page.errors == []
     # Default: from the locale.
     for lang, direction in (("ar_EG.UTF-8", "rtl"), ("en_US.UTF-8", "ltr")):

@@ -69,7 +69,7 @@ class Review:
         self.ui = ui
         self.batch = batch
         gate = threading.Lock()  # one burn at a time: two encodes on a small machine only slow each other
-        self.clips = [ReviewClip(i, files, burn_gate=gate) for i, files in enumerate(clips)]
+        self.clips = [ReviewClip(i, files, burn_gate=gate, ui=ui) for i, files in enumerate(clips)]
 
     def clip(self, index: int) -> ReviewClip:
         if not 0 <= index < len(self.clips):

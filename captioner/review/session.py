@@ -34,6 +34,7 @@ from ..settings import CaptionSettings
 from ..text.bidi import is_rtl_text
 from .document import (CueEdit, as_cue, assign_words, match_words, parse_cue, parse_cues, parse_revision,
                        rebuild_words, tokens, word_flags)
+from .i18n import lint_message
 from .preview import CaptionPreview
 
 
@@ -128,8 +129,10 @@ def existing_sidecar(output: Path) -> Path | None:
 class ReviewClip:
     """A clip's captions under review.  Thread-safe: the server calls it from worker threads."""
 
-    def __init__(self, index: int, files: ClipFiles, *, burn_gate: threading.Lock | None = None) -> None:
+    def __init__(self, index: int, files: ClipFiles, *, burn_gate: threading.Lock | None = None,
+                 ui: str = "en") -> None:
         self.index = index
+        self.ui = ui
         self.files = files
         self._lock = threading.RLock()
         self._burn_gate = burn_gate or threading.Lock()
@@ -248,7 +251,7 @@ class ReviewClip:
         per_cue: list[list[dict]] = [[] for _ in cues]
         with self._lock:
             for v in lint(cues, self.rules, self._measurer.width):
-                per_cue[v.index - 1].append({"rule": v.rule, "message": v.message})
+                per_cue[v.index - 1].append({"rule": v.rule, "message": lint_message(v.rule, v.message, self.ui)})
         return per_cue
 
     def document(self) -> dict:
