@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import doctor, pipeline, review
+from . import doctor, pipeline
+from . import review as review_page
 from .version import __version__
 from .asr import backends, compute_types
 from .asr import models
@@ -25,8 +26,8 @@ from .settings import CaptionSettings
 from .styles.presets import PRESETS
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+REVIEW_SHOWN = 20  # flagged words listed without -v
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
-LOW_CONFIDENCE = 0.5
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,13 +86,6 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"must be from 0 (a free port) to 65535: {text!r}")
-    return value
-
-
-def _probability(text: str) -> float:
-    value = _positive_float(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
     return value
 
 
@@ -159,6 +153,28 @@ def add_recognition(p: argparse.ArgumentParser) -> None:
                    "(default: the preset's, 20 for adults, 17 for children)")
 
 
+def _review_probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a probability from 0 to 1: {text!r}")
+    return value
+
+
+def add_review(p: argparse.ArgumentParser) -> None:
+    """The review-flag option (a setting: caption, transcribe and batch)."""
+    p.add_argument("--review-below", type=_review_probability, default=0.0, metavar="P",
+                   help="also flag for review every word recognised with probability below P (default: 0, the "
+                   "combined review decision only; see README 'Review flags')")
+
+
+def add_verbose(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help=f"list every word flagged for review (default: the first {REVIEW_SHOWN})")
+
+
 def add_caption_options(p: argparse.ArgumentParser) -> None:
     """The flags that shape a captioned video, shared by ``caption`` and ``batch``.
 
@@ -167,6 +183,7 @@ def add_caption_options(p: argparse.ArgumentParser) -> None:
     hashes it into the settings fingerprint that decides what a rerun redoes.
     """
     add_recognition(p)
+    add_review(p)
     add_preset(p)
     add_composition(p)
     add_encoder(p)
@@ -207,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="INPUT", help="video file")
     p.add_argument("-o", "--output", metavar="OUTPUT", help="output video (default: INPUT stem + .captioned.mp4)")
     add_caption_options(p)
+    add_verbose(p)
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
 
     p = sub.add_parser(
@@ -237,8 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="SUBS", required=True, help="subtitle file to write")
     add_recognition(p)
     add_preset(p)
-    p.add_argument("--review-below", type=_probability, default=LOW_CONFIDENCE, metavar="P",
-                   help=f"report words recognised with probability below P (default: {LOW_CONFIDENCE})")
+    add_review(p)
+    add_verbose(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing SUBS")
 
     p = sub.add_parser("burn", parents=[common], help="burn a (hand-edited) subtitle file into a video",
@@ -290,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "Save still writes the sidecars beside OUTPUT, never SUBS")
     p.add_argument("-o", "--output", metavar="OUTPUT", help="captioned video that Burn writes, with the sidecars "
                    "beside it (default: INPUT stem + .captioned.mp4)")
-    p.add_argument("--ui", choices=review.LANGUAGES, help="the page's language: ar (right to left) or en "
+    p.add_argument("--ui", choices=review_page.LANGUAGES, help="the page's language: ar (right to left) or en "
                    "(default: ar where the locale is Arabic, else en)")
     p.add_argument("--no-browser", action="store_true", help="print the page's URL, do not open a browser")
     p.add_argument("--port", type=_port, default=0, metavar="N",
@@ -314,13 +332,13 @@ def _info(message: str) -> None:
 def cmd_caption(args) -> int:
     result = pipeline.caption(args.input, args.output, settings_from_args(args), force=args.force,
                               progress=_progress(args))
-    low = result.transcript.low_confidence(LOW_CONFIDENCE)
     _info(f"wrote {result.video}")
     _info("sidecars: " + ", ".join(str(p) for p in result.sidecars.values()))
     _info(f"{len(result.transcript.words)} words ({result.transcript.language}), {len(result.cues)} captions, "
-          f"{len(low)} words below confidence {LOW_CONFIDENCE}")
+          f"{len(result.transcript.flagged)} flagged for review")
     if not result.cues:
         _info("warning: no speech was recognised; the video was written without captions")
+    _print_review(result.transcript, result.cues, args.verbose, where=str(result.sidecars[".json"]))
     for violation in result.violations:
         _info(f"note: {violation} (unavoidable: speech too fast or a word too long)")
     return EXIT_OK
@@ -331,7 +349,8 @@ def cmd_batch(args) -> int:
     engine = make_engine(args.engine, workers=args.workers, timeout=args.timeout, address=args.ray_address)
     batch = run_batch(args.inputs, args.out, settings, engine=engine, force=args.force, show_progress=not args.quiet)
     counts = ", ".join(f"{batch.count(s)} {s}" for s in ("ok", "skipped", "failed", "interrupted") if batch.count(s))
-    _info(f"{len(batch.results)} clips: {counts}; report: {batch.reports['html']}")
+    review = f"; {len(batch.needs_review)} need review" if batch.needs_review else ""
+    _info(f"{len(batch.results)} clips: {counts}{review}; report: {batch.reports['html']}")
     for result in batch.failed:
         _info(f"failed: {result.name}: {result.error}")
     if batch.interrupted:
@@ -344,15 +363,51 @@ def cmd_transcribe(args) -> int:
     result = pipeline.transcribe_to_file(args.input, args.output, settings_from_args(args), force=args.force,
                                          progress=_progress(args))
     transcript = result.transcript
-    low = transcript.low_confidence(args.review_below)
     _info(f"wrote {result.path}: {len(transcript.words)} words ({transcript.language}), {len(result.cues)} captions")
-    if low:
-        shown = ", ".join(f"{w.text} ({w.start:.1f}s, p={w.probability:.2f})" for w in low[:10])
-        more = f" and {len(low) - 10} more" if len(low) > 10 else ""
-        _info(f"review: {len(low)} of {len(transcript.words)} words below confidence {args.review_below}: {shown}{more}")
-    else:
-        _info(f"review: no word below confidence {args.review_below}")
+    where = str(result.path) if result.path.suffix.lower() == ".json" else "a .json output"
+    _print_review(transcript, result.cues, args.verbose, where=where)
     return EXIT_OK
+
+
+def _clock(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def _print_review(transcript, cues, verbose: bool, where: str) -> None:
+    """The words flagged for review, grouped by the caption they are in (number, time, text), and the words not
+    burned because no speech is under them."""
+    flagged = transcript.flagged
+    if transcript.dropped:
+        listed = ", ".join(f"{w.text} ({w.start:.1f}s)" for w in transcript.dropped[: None if verbose else REVIEW_SHOWN])
+        more = "" if verbose or len(transcript.dropped) <= REVIEW_SHOWN else f" and {len(transcript.dropped) - REVIEW_SHOWN} more"
+        _info(f"not captioned: {len(transcript.dropped)} words with no speech under them: {listed}{more}")
+    if not flagged:
+        _info(f"review: no word flagged of {len(transcript.words)}")
+        return
+    _info(f"review: {len(flagged)} of {len(transcript.words)} words may be wrong; check them before publishing "
+          f"(every word's flag and reasons are in {where}):")
+    limit = len(flagged) if verbose else REVIEW_SHOWN
+    shown = 0
+    placed: set[int] = set()
+    groups = []
+    for number, cue in enumerate(cues, 1):
+        words = [w for w in cue.words if w.review]
+        placed.update(id(w) for w in cue.words)
+        if words:
+            groups.append((f"#{number} {_clock(cue.start)} --> {_clock(cue.end)}  {cue.text}", words))
+    stray = [w for w in flagged if id(w) not in placed]
+    if stray:
+        groups.append(("(in no caption)", stray))
+    for heading, words in groups:
+        if shown >= limit:
+            break
+        _info(f"  {heading}")
+        for w in words[: limit - shown]:
+            _info(f"      {w.text}  {w.start:.2f}s  p={w.probability:.2f}  {', '.join(w.why)}")
+        shown += min(len(words), limit - shown)
+    if shown < len(flagged):
+        _info(f"  ... and {len(flagged) - shown} more (-v lists them all)")
 
 
 def cmd_burn(args) -> int:
@@ -409,11 +464,11 @@ def cmd_doctor(args) -> int:
 
 
 def cmd_review(args) -> int:
-    opened = review.open_review(args.input, args.output, args.subs, settings_from_args(args), ui=args.ui,
+    opened = review_page.open_review(args.input, args.output, args.subs, settings_from_args(args), ui=args.ui,
                                 progress=_progress(args))
     for note in opened.notes:
         _info(note)
-    stopped_burn = review.serve(opened.review, port=args.port, open_browser=not args.no_browser,
+    stopped_burn = review_page.serve(opened.review, port=args.port, open_browser=not args.no_browser,
                                 announce=lambda url: print(f"Review page: {url}", flush=True))
     _info("captioner review: stopped" + ("; the burn in progress was stopped and wrote nothing" if stopped_burn else ""))
     return EXIT_OK

@@ -8,6 +8,10 @@ extra; one check per extra either returns them or raises the same
 - ``openai``: openai-whisper and torch (``--backend openai-whisper``, ``models convert``);
 - ``moviepy``: moviepy, Pillow, arabic-reshaper and python-bidi (``--renderer pillow``, :mod:`captioner.moviepy`);
 - ``ray``: Ray (``batch --engine ray``).
+
+wordfreq is a core dependency, but it is imported here too, lazily: its Arabic
+list costs about 1 s and 100 MB to load, which only the review flags need, and
+they fall back to a model without the lexicon when it is missing (:func:`wordfreq`).
 """
 
 from __future__ import annotations
@@ -75,3 +79,11 @@ def bidi(what: str = "the pillow renderer's Arabic shaping without Raqm") -> Mod
 
 def ray(what: str = "the ray engine") -> ModuleType:
     return _load("ray", "ray", what)
+
+
+def wordfreq() -> ModuleType | None:
+    """wordfreq (the review flags' word lexicon), or None when it is not installed: the flags then fall back."""
+    try:
+        return importlib.import_module("wordfreq")
+    except ImportError:
+        return None

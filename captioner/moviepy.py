@@ -21,6 +21,7 @@ import numpy as np
 
 from . import extras
 from .asr import Recognizer, check_language, make_recognizer
+from .asr.review import review_transcript
 from .cues import Cue, Transcript
 from .errors import InputError
 from .formats import load_cues
@@ -95,7 +96,8 @@ def caption_clip(
     if cues is None:
         language = check_language(lang)
         recognizer = recognizer or make_recognizer("faster-whisper", model)
-        cues = recognizer.transcribe(_clip_audio(clip), language=language)
+        # Reviewed as the pipeline does: words with no speech under them are not captioned.
+        cues = review_transcript(recognizer.transcribe(_clip_audio(clip), language=language))
     if isinstance(cues, (str, os.PathLike)):
         cues = load_cues(cues)
     elif isinstance(cues, Transcript):

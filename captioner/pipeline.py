@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .asr import Recognizer, make_recognizer
+from .asr.review import review_transcript
 from .captions.lint import Violation, lint
 from .captions.reflow import fit_lines
 from .captions.segment import Rules, Segmenter
@@ -59,6 +60,11 @@ def transcribe(
     (``auto``: int8 for faster-whisper, float32 for openai-whisper; ``float32`` on
     both backends gives the same words from the same weights).  A ``recognizer``
     passed in is used instead of loading one.
+
+    Every word comes back with its review flag (``Word.review``, ``Word.why``:
+    :mod:`captioner.asr.review`); words with no speech under them are moved to
+    ``Transcript.dropped`` and are never captioned.  ``review_below`` also flags
+    every word whose probability is below it.
     """
     settings = settings_for(settings, **options)
     progress = progress or NoProgress()
@@ -69,7 +75,8 @@ def transcribe(
     audio = load_audio(info.path)
     recognizer = recognizer or make_recognizer(settings.backend, settings.model, compute_type=settings.compute_type)
     with progress.task("transcribing", total=round(info.duration, 1)) as update:
-        return recognizer.transcribe(audio, language=language, progress=update)
+        transcript = recognizer.transcribe(audio, language=language, progress=update)
+    return review_transcript(transcript, below=settings.review_below)
 
 
 def make_cues(

@@ -41,6 +41,8 @@ class CaptionSettings:
     model: str = "base"  # the embedded model, a name, or a local model folder
     backend: str = "faster-whisper"
     compute_type: str = "auto"
+    # Review flags: also flag any word recognised with a probability below this (0: the combined decision only).
+    review_below: float = 0.0
     # Captions: the platform preset (or a Preset), a house-style TOML file over it, the reading speed.
     preset: str | Preset = "tiktok"
     style: str | None = None
@@ -67,6 +69,8 @@ class CaptionSettings:
                 object.__setattr__(self, name, os.fspath(value))
         if self.cps is not None and not (isinstance(self.cps, (int, float)) and math.isfinite(self.cps) and self.cps > 0):
             raise InputError(f"reading speed must be a positive number of characters per second, not {self.cps!r}")
+        if not (isinstance(self.review_below, (int, float)) and 0 <= self.review_below <= 1):
+            raise InputError(f"review_below must be a probability from 0 to 1, not {self.review_below!r}")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

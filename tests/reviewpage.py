@@ -29,14 +29,15 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-b
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 URL_RE = re.compile(r"(http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]+))")
 
-# The clip's captions, as a recogniser left them: the words below 0.5 are the flagged ones.
+# The clip's captions, as the recogniser and its review flags left them (probability, and the reasons when flagged).
 # Gaps of 0.07 s: a little over 2 frames, so the captions break no rule until a test makes them.
 CUES = [
-    (0.2, 2.0, ("مرحبا بكم في رحلة الخير",), [0.95, 0.9, 0.97, 0.31, 0.7]),
-    (2.07, 4.07, ("نريد أن يصل صوتنا",), [0.9, 0.93, 0.22, 0.8]),
+    (0.2, 2.0, ("مرحبا بكم في رحلة الخير",), [0.95, 0.9, 0.97, (0.31, "low-probability", "rare-word"), 0.7]),
+    (2.07, 4.07, ("نريد أن يصل صوتنا",), [0.9, 0.93, (0.22, "low-probability"), 0.8]),
     (4.14, 5.8, ("إلى الجميع",), [0.9, 0.92]),
 ]
 FLAGGED = ["رحلة", "يصل"]
+REASONS = ["low confidence, rare word", "low confidence"]
 
 
 def clip_cues() -> tuple[list[Cue], Transcript]:
@@ -44,8 +45,11 @@ def clip_cues() -> tuple[list[Cue], Transcript]:
     for start, end, lines, probs in CUES:
         texts = [w for line in lines for w in line.split()]
         step = (end - start) / len(texts)
-        cue_words = [Word(t, round(start + k * step, 3), round(start + (k + 1) * step, 3), p)
-                     for k, (t, p) in enumerate(zip(texts, probs))]
+        cue_words = []
+        for k, (text, p) in enumerate(zip(texts, probs)):
+            p, *why = p if isinstance(p, tuple) else (p,)
+            cue_words.append(Word(text, round(start + k * step, 3), round(start + (k + 1) * step, 3), p,
+                                  review=bool(why), why=tuple(why)))
         words += cue_words
         cues.append(Cue(start, end, lines, tuple(cue_words)))
     return cues, Transcript("ar", 1.0, 6.0, tuple(words))

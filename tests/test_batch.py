@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -84,12 +85,28 @@ def test_batch_captions_good_clips_and_fails_broken_ones_alone(campaign, first_r
     # CSV report: the same clips and statuses, the documented columns.
     with open(out / "report.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["input", "output", "status", "error", "duration", "language", "words",
-                             "low_confidence", "violations", "seconds"]
+    assert list(rows[0]) == ["input", "output", "status", "review", "error", "duration", "language", "words",
+                             "flagged", "not_burned", "confident", "low_confidence", "violations", "seconds",
+                             "transcript", "video", "srt", "vtt", "ass", "json"]
     assert {r["input"]: r["status"] for r in rows} == {str(folder / n): c["status"] for n, c in clips.items()}
+    # Review: every captioned clip says whether it needs review, with its flagged count, transcript and links.
+    for row in rows:
+        name = str(Path(row["input"]).relative_to(folder))
+        if name in GOOD:
+            assert row["review"] in ("needs review", "ok") and row["transcript"] and int(row["flagged"]) >= 0
+            assert (row["review"] == "needs review") == (int(row["flagged"]) + int(row["not_burned"]) > 0
+                                                        or float(row["confident"]) < 0.8)
+            assert all((out / row[k]).is_file() for k in ("video", "srt", "vtt", "ass", "json"))
+            assert Path(row["video"]) == Path(name).with_suffix(".mp4")
+        else:
+            assert row["review"] == "" and row["video"] == ""
     # Contact sheet: one card per clip, a burned frame for each captioned one.
     sheet = (out / "report.html").read_text(encoding="utf-8")
     assert sheet.count('class="card ') == 12
+    needing = [n for n, c in clips.items() if c["review"] == "needs review"]
+    assert sheet.count('class="status">needs review<') == len(needing)
+    shown = re.findall(r'class="status">([^<]*)<', sheet)
+    assert shown == sorted(shown, key=lambda s: (s != "needs review", s != "failed"))  # needing review first
     assert sheet.count("data:image/jpeg;base64,") == len(GOOD)
     assert "12 clips: 7 ok, 5 failed" in result.stderr
 

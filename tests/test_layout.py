@@ -8,7 +8,8 @@ from pathlib import Path
 from conftest import ROOT
 
 PACKAGE = ROOT / "captioner"
-EXTRA_MODULES = {"torch", "whisper", "moviepy", "PIL", "ray", "arabic_reshaper", "bidi"}
+# wordfreq is a core dependency, but loaded lazily through extras.py too (the review flags can do without it).
+EXTRA_MODULES = {"torch", "whisper", "moviepy", "PIL", "ray", "arabic_reshaper", "bidi", "wordfreq"}
 
 
 def _modules() -> dict[str, Path]:

@@ -194,6 +194,22 @@ def test_backends_agree_on_real_speech(openai_recognizer, float_recognizer):
     reference = normalise_for_scoring(" ".join(ref for _, ref, _ in rows))
     assert jiwer.wer(reference, normalise_for_scoring(ours.text)) <= 0.8
 
+    # Both give the review flags their signals (segment records, one per word), alike, and so the same flags.
+    from captioner.asr.review import decide
+
+    for t in (ours, theirs):
+        assert t.segments and len(t.signals) == len(t.words)
+        assert all(0 <= s.segment < len(t.segments) and s.speech >= 0.5 for s in t.signals)
+    segment_of = {id(w): t.segments[s.segment] for t in (ours, theirs) for w, s in zip(t.words, t.signals)}
+    for a, b in pairs:
+        sa, sb = segment_of[id(a)], segment_of[id(b)]
+        assert abs(sa.avg_logprob - sb.avg_logprob) <= 0.05 and abs(sa.no_speech_prob - sb.no_speech_prob) <= 0.05
+        assert abs(sa.compression_ratio - sb.compression_ratio) <= 0.1 and sa.temperature == sb.temperature
+    ours_flags = {(w.text, round(w.start, 1)): d.why for w, d in zip(ours.words, decide(ours))}
+    theirs_flags = {(w.text, round(w.start, 1)): d.why for w, d in zip(theirs.words, decide(theirs))}
+    common = set(ours_flags) & set(theirs_flags)
+    assert sum(bool(ours_flags[k]) == bool(theirs_flags[k]) for k in common) >= 0.9 * len(common)
+
 
 # --- the CLI --------------------------------------------------------------------
 

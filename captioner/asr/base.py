@@ -5,6 +5,10 @@ of timed words.  Backends (one module each, registered by name in
 :mod:`captioner.asr.registry`) subclass :class:`ChunkedRecognizer` and recognise
 one chunk; chunking, language detection, parallel workers and the word clean-up
 are the same for all of them, so every backend gives the same kind of transcript.
+Backends return their decoded segments with their signals (mean log-probability,
+no-speech probability, compression ratio, temperature), which the transcript
+keeps for the review flags (:mod:`captioner.asr.review`), with each word's
+segment and the Silero speech probability under it.
 """
 
 from __future__ import annotations
@@ -13,18 +17,22 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 from typing import ClassVar, Protocol
 
 import numpy as np
 
-from ..cues import Transcript, Word
+from ..cues import Segment, Transcript, Word, WordSignals
 from ..errors import InputError
 from ..media.audio import SAMPLE_RATE
 from .chunks import Chunk, speech_chunks
-from .words import clean_words
+from .vad import peak_speech, speech_probabilities, trim_to_speech
+from .words import clean_indexed
 
 ProgressCallback = Callable[[float], None]  # seconds of audio done
+# One decoded segment with its words, times in the whole audio: what a backend's chunk gives.
+Decoded = tuple[Segment, list[Word]]
 
 # Weights above this size are not worth holding once per worker by default.
 REPLICATE_MAX_BYTES = 1 << 30
@@ -71,7 +79,8 @@ class ChunkedRecognizer:
 
     def _recognize(
         self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback
-    ) -> tuple[list[Word], str, float]:
+    ) -> tuple[list[Decoded], str, float]:
+        """The chunk's decoded segments with their words (times in the whole audio), language, its probability."""
         raise NotImplementedError
 
     def transcribe(
@@ -94,7 +103,7 @@ class ChunkedRecognizer:
                         done[i] = seconds
                         progress(sum(done))
 
-            def run_share(worker: int) -> dict[int, tuple[list[Word], str, float]]:
+            def run_share(worker: int) -> dict[int, tuple[list[Decoded], str, float]]:
                 model = self._models[worker]
                 return {
                     i: self._recognize(model, audio, chunks[i], language, partial(report, i))
@@ -110,14 +119,32 @@ class ChunkedRecognizer:
                         results.update(share)
         except ValueError as exc:  # unknown language code and similar
             raise InputError(str(exc)) from None
-        words = [w for i in range(len(chunks)) for w in results[i][0]]
+        segments: list[Segment] = []
+        words: list[Word] = []
+        owner: list[int] = []  # each raw word's segment
+        for i in range(len(chunks)):
+            for segment, seg_words in results[i][0]:
+                segments.append(segment)
+                words += seg_words
+                owner += [len(segments) - 1] * len(seg_words)
         if len(chunks) == 1:
             language, probability = results[0][1], results[0][2]
+        kept = clean_indexed(words)
+        # Silero over the whole file: the speech under each word (a review signal), and word edges that Whisper
+        # stretched over silence cut back to the speech, so no caption shows before anybody speaks.
+        speech = speech_probabilities(audio) if kept else None
+        trimmed = []
+        for i, w, cut in kept:
+            start, end = trim_to_speech(w.start, w.end, speech)
+            trimmed.append((i, replace(w, start=start, end=end), cut))
+        kept = trimmed
         return Transcript(
             language=language or "",
             language_probability=float(probability),
             duration=len(audio) / SAMPLE_RATE,
-            words=tuple(clean_words(words)),
+            words=tuple(w for _, w, _ in kept),
+            segments=tuple(segments),
+            signals=tuple(WordSignals(owner[i], cut, peak_speech(w.start, w.end, speech)) for i, w, cut in kept),
         )
 
 

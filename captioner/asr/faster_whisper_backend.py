@@ -8,12 +8,12 @@ import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel
 
-from ..cues import Word
+from ..cues import Segment, Word
 from ..errors import CaptionerError
 from ..media.audio import SAMPLE_RATE
 from ..system import available_cores
 from ..text.arabic import APPEND_PUNCTUATION
-from .base import ChunkedRecognizer, ProgressCallback, default_workers
+from .base import ChunkedRecognizer, Decoded, ProgressCallback, default_workers
 from .chunks import Chunk
 from .models import resolve_model
 from .registry import check_compute_type, register_recognizer
@@ -75,7 +75,7 @@ class FasterWhisperRecognizer(ChunkedRecognizer):
 
     def _recognize(
         self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback
-    ) -> tuple[list[Word], str, float]:
+    ) -> tuple[list[Decoded], str, float]:
         offset = chunk.start / SAMPLE_RATE
         segments, info = model.transcribe(
             audio[chunk.start : chunk.end],
@@ -87,10 +87,23 @@ class FasterWhisperRecognizer(ChunkedRecognizer):
             condition_on_previous_text=False,
             append_punctuations=APPEND_PUNCTUATION,
         )
-        words: list[Word] = []
+        decoded: list[Decoded] = []
         for segment in segments:
-            for w in segment.words or ():
-                words.append(Word(w.word.strip(), offset + float(w.start), offset + float(w.end), float(w.probability)))
+            words = [Word(w.word.strip(), offset + float(w.start), offset + float(w.end), float(w.probability))
+                     for w in segment.words or ()]
+            decoded.append((segment_signals(segment, offset), words))
             report(float(segment.end))
         report((chunk.end - chunk.start) / SAMPLE_RATE)
-        return words, info.language, float(info.language_probability)
+        return decoded, info.language, float(info.language_probability)
+
+
+def segment_signals(segment, offset: float) -> Segment:
+    """A faster-whisper segment's review signals (its decoding window's), times moved by ``offset``."""
+    return Segment(
+        start=offset + float(segment.start),
+        end=offset + float(segment.end),
+        avg_logprob=float(segment.avg_logprob),
+        no_speech_prob=float(segment.no_speech_prob),
+        compression_ratio=float(segment.compression_ratio),
+        temperature=float(segment.temperature or 0.0),
+    )

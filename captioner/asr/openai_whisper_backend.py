@@ -9,12 +9,12 @@ import numpy as np
 from faster_whisper.vad import SpeechTimestampsMap, VadOptions, get_speech_timestamps
 
 from .. import extras
-from ..cues import Word
+from ..cues import Segment, Word
 from ..errors import CaptionerError, InputError
 from ..media.audio import SAMPLE_RATE
 from ..system import available_cores
 from ..text.arabic import APPEND_PUNCTUATION
-from .base import REPLICATE_MAX_BYTES, ChunkedRecognizer, ProgressCallback
+from .base import REPLICATE_MAX_BYTES, ChunkedRecognizer, Decoded, ProgressCallback
 from .chunks import Chunk
 from .convert import checkpoint_from_ct2, load_checkpoint_model
 from .models import EMBEDDED_MODEL, convert_embedded_for_openai
@@ -113,7 +113,7 @@ class OpenAIWhisperRecognizer(ChunkedRecognizer):
 
     def _recognize(
         self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback
-    ) -> tuple[list[Word], str, float]:
+    ) -> tuple[list[Decoded], str, float]:
         torch = extras.torch()
         offset = chunk.start / SAMPLE_RATE
         piece = audio[chunk.start : chunk.end]
@@ -146,16 +146,32 @@ class OpenAIWhisperRecognizer(ChunkedRecognizer):
         # Times in the speech-only audio → times in the chunk, as faster-whisper's
         # restore_speech_timestamps does: both ends of a word from the part its middle is in.
         times = SpeechTimestampsMap(speech, SAMPLE_RATE)
-        words: list[Word] = []
+        decoded: list[Decoded] = []
         for segment in result["segments"]:
+            words: list[Word] = []
             for w in segment.get("words") or ():
                 part = times.get_chunk_index((w["start"] + w["end"]) / 2)
                 start = float(times.get_original_time(w["start"], part))
                 end = float(times.get_original_time(w["end"], part))
                 words.append(Word(w["word"].strip(), offset + start, offset + end, float(w["probability"])))
-            report(float(times.get_original_time(segment["end"], is_end=True)))
+            seg_start = float(times.get_original_time(segment["start"]))
+            seg_end = float(times.get_original_time(segment["end"], is_end=True))
+            decoded.append((segment_signals(segment, offset + seg_start, offset + seg_end), words))
+            report(seg_end)
         report(len(piece) / SAMPLE_RATE)
-        return words, language, probability
+        return decoded, language, probability
+
+
+def segment_signals(segment: dict, start: float, end: float) -> Segment:
+    """An openai-whisper result segment's review signals (the same keys as faster-whisper's), at ``start``-``end``."""
+    return Segment(
+        start=start,
+        end=end,
+        avg_logprob=float(segment.get("avg_logprob", 0.0)),
+        no_speech_prob=float(segment.get("no_speech_prob", 0.0)),
+        compression_ratio=float(segment.get("compression_ratio", 1.0)),
+        temperature=float(segment.get("temperature") or 0.0),
+    )
 
 
 def load_openai_model(name: str, device: str = "cpu"):

@@ -7,35 +7,51 @@ import csv
 import html
 import io
 import json
+import os
 from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 
+from ..formats import sidecar_paths
 from ..media.outputs import write_atomic
-from .schema import STATUSES, ClipResult
+from .schema import NEEDS_REVIEW, STATUSES, ClipResult
 
 # The columns of report.csv, in order; report.json has the same keys per clip (and a summary).
-COLUMNS = ("input", "output", "status", "error", "duration", "language", "words", "low_confidence", "violations",
-           "seconds")
+COLUMNS = ("input", "output", "status", "review", "error", "duration", "language", "words", "flagged", "not_burned",
+           "confident", "low_confidence", "violations", "seconds", "transcript")
+# Links to a captioned clip's outputs, relative to the report (OUT_DIR): the video and each sidecar.
+LINKS = ("video", "srt", "vtt", "ass", "json")
 
 
 def summary(results: list[ClipResult]) -> dict:
     counts = Counter(r.status for r in results)
-    return {"total": len(results), **{s: counts.get(s, 0) for s in STATUSES}}
+    return {"total": len(results), **{s: counts.get(s, 0) for s in STATUSES},
+            "needs_review": sum(r.review == NEEDS_REVIEW for r in results)}
+
+
+def links(result: ClipResult, out_dir: Path) -> dict[str, str]:
+    """The clip's outputs as paths relative to ``out_dir`` (empty for a clip that has none)."""
+    if result.status not in ("ok", "skipped"):
+        return {name: "" for name in LINKS}
+    video = Path(result.output)
+    paths = {"video": video} | {ext.lstrip("."): path for ext, path in sidecar_paths(video).items()}
+    return {name: Path(os.path.relpath(paths[name], out_dir)).as_posix() for name in LINKS}
 
 
 def write_reports(out_dir: Path, results: list[ClipResult], meta: dict) -> dict[str, Path]:
     out_dir = Path(out_dir)
-    clips = [{k: getattr(r, k) for k in COLUMNS} | {"name": r.name} for r in results]
+    clips = [{k: getattr(r, k) for k in COLUMNS} | links(r, out_dir) | {"name": r.name, "flagged_words": r.flagged_words}
+             for r in results]
     paths = {"json": out_dir / "report.json", "csv": out_dir / "report.csv", "html": out_dir / "report.html"}
     write_atomic(paths["json"], json.dumps({"summary": summary(results), **meta, "clips": clips}, ensure_ascii=False,
                                             indent=1) + "\n")
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS + LINKS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for clip in clips:
         writer.writerow({k: "" if v is None else v for k, v in clip.items()})
     write_atomic(paths["csv"], buffer.getvalue())
-    write_atomic(paths["html"], contact_sheet(results, meta))
+    write_atomic(paths["html"], contact_sheet(results, meta, out_dir))
     return paths
 
 
@@ -50,7 +66,12 @@ h1{font-size:1.3em}.sum span{margin-right:1.2em}
 .name{font-weight:600;word-break:break-all;margin-top:6px}.status{text-transform:uppercase;font-size:.8em;font-weight:700}
 .ok .status{color:#2e7d32}.skipped .status{color:#1565c0}.failed .status,.interrupted .status{color:#c62828}
 .err{color:#c62828;font-size:.85em;word-break:break-word}.meta{color:#555;font-size:.85em}
+.card.review{border-color:#ef6c00}.review .status{color:#ef6c00}.sum .review{color:#ef6c00}
+.flags{font-size:.85em;margin-top:4px}.flags mark{background:#ffe0b2;padding:0 2px;border-radius:2px}
+details{font-size:.85em;margin-top:4px}summary{cursor:pointer;color:#555}.links{font-size:.85em;margin-top:4px}
 """
+# Flagged words shown on a card (the JSON sidecar, linked from it, has them all).
+CARD_FLAGS = 12
 
 
 def _thumbnail(result: ClipResult) -> str:
@@ -65,29 +86,64 @@ def _thumbnail(result: ClipResult) -> str:
     return '<div class="none">no frame</div>'
 
 
-def contact_sheet(results: list[ClipResult], meta: dict) -> str:
+def _order(result: ClipResult) -> int:
+    """Cards needing review first, then failed and interrupted clips, then the rest (input order within each)."""
+    if result.review == NEEDS_REVIEW:
+        return 0
+    return 1 if result.status in ("failed", "interrupted") else 2
+
+
+def _review_details(r: ClipResult, out_dir: Path) -> str:
+    """A captioned clip's flagged words, its transcript and links to its outputs (every text escaped)."""
+    parts = []
+    if r.flagged_words:
+        marked = " ".join(f"<mark>{html.escape(w)}</mark>" for w in r.flagged_words[:CARD_FLAGS])
+        more = f" … +{len(r.flagged_words) - CARD_FLAGS}" if len(r.flagged_words) > CARD_FLAGS else ""
+        parts.append(f'<div class="flags" dir="auto">to check: {marked}{more}</div>')
+    if r.transcript:
+        parts.append(f'<details><summary>transcript</summary><p dir="auto">{html.escape(r.transcript)}</p></details>')
+    refs = links(r, out_dir)
+    if refs["video"]:
+        anchors = [f'<a href="{html.escape(quote(refs[name]))}">{"video" if name == "video" else "." + name}</a>'
+                   for name in LINKS]
+        parts.append(f'<div class="links">{" · ".join(anchors)}</div>')
+    return "".join(parts)
+
+
+def contact_sheet(results: list[ClipResult], meta: dict, out_dir: Path | None = None) -> str:
     counts = summary(results)
+    out_dir = Path(out_dir if out_dir is not None else meta.get("out_dir", "."))
     cards = []
-    for r in results:
+    for r in sorted(results, key=_order):
         status = r.status
+        shown = NEEDS_REVIEW if r.review == NEEDS_REVIEW else status
         details = []
         if r.language:
             details.append(f"{html.escape(str(r.language))}, {r.words} words")
-        if r.low_confidence:
+        if r.flagged is not None and r.status in ("ok", "skipped"):
+            details.append(f"{r.flagged} flagged")
+        elif r.low_confidence:
             details.append(f"{r.low_confidence} to review")
+        if r.not_burned:
+            details.append(f"{r.not_burned} not burned (no speech)")
+        if r.confident is not None and r.status in ("ok", "skipped"):
+            details.append(f"{r.confident:.0%} confident")
         if r.violations:
             details.append(f"{r.violations} rule notes")
         if r.duration is not None:
             details.append(f"{r.duration:.1f} s")
+        classes = html.escape(status) + (" review" if shown == NEEDS_REVIEW else "")
         cards.append(
-            f'<div class="card {html.escape(status)}">{_thumbnail(r)}'
+            f'<div class="card {classes}">{_thumbnail(r)}'
             f'<div class="name" title="{html.escape(r.input)}">{html.escape(r.name)}</div>'
-            f'<div class="status">{html.escape(status)}</div>'
+            f'<div class="status">{html.escape(shown)}</div>'
             + (f'<div class="err">{html.escape(r.error)}</div>' if r.error else "")
             + (f'<div class="meta">{" · ".join(details)}</div>' if details else "")
+            + _review_details(r, out_dir)
             + "</div>"
         )
     totals = " ".join(f"<span>{s}: <b>{counts[s]}</b></span>" for s in STATUSES if counts[s] or s != "interrupted")
+    totals += f' <span class="review">needs review: <b>{counts["needs_review"]}</b></span>'
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>captioner batch: {html.escape(str(meta.get('inputs', '')))}</title><style>{_CSS}</style></head><body>"

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..asr import make_recognizer
+from ..asr.review import confident_share, needs_review
 from ..errors import CaptionerError, InputError
 from ..media.probe import probe
 from ..pipeline import caption
@@ -94,7 +95,8 @@ class JobRunner:
             for path in job_outputs(job):
                 path.unlink(missing_ok=True)
             raise InputError("no speech was recognised (silent or music only); no captions to burn")
-        low = result.transcript.low_confidence(LOW_CONFIDENCE)
+        transcript = result.transcript
+        low = transcript.low_confidence(LOW_CONFIDENCE)
         at = (result.cues[0].start + result.cues[0].end) / 2
         thumb = self._thumbnail(job, at)
         return ClipResult.for_job(
@@ -105,6 +107,12 @@ class JobRunner:
             words=len(result.transcript.words),
             low_confidence=len(low),
             violations=len(result.violations),
+            flagged=len(transcript.flagged),
+            not_burned=len(transcript.dropped),
+            confident=round(confident_share(transcript), 3),
+            needs_review=needs_review(transcript),
+            transcript=transcript.text,
+            flagged_words=[w.text for w in transcript.flagged],
             thumbnail=str(thumb) if thumb else None,
             thumbnail_at=round(at, 3),
             settings=canonical(job.settings),

@@ -20,6 +20,10 @@ from ..settings import CaptionSettings
 # failed, interrupted (the batch was stopped first); "running" only ever in a record, while a worker holds it.
 STATUSES = ("ok", "skipped", "failed", "interrupted")
 RUNNING = "running"
+# A captioned clip (ok or skipped) whose outputs were written but whose words should be checked before it is
+# published: a word flagged for review or not burned, or too few words Whisper was sure of.  Not a status of its
+# own (the clip did not fail, and a rerun skips it): ``ClipResult.needs_review``, the reports' ``review`` column.
+NEEDS_REVIEW = "needs review"
 
 
 @dataclass
@@ -85,6 +89,14 @@ class ClipResult:
     words: int | None = None
     low_confidence: int | None = None  # words recognised with probability below 0.5
     violations: int | None = None  # caption-rule notes
+    # Review flags (captioner.asr.review): words flagged, words not burned (no speech under them), the share of
+    # words recognised with probability >= 0.5, whether the clip needs review, its transcript and flagged words.
+    flagged: int | None = None
+    not_burned: int | None = None
+    confident: float | None = None
+    needs_review: bool | None = None
+    transcript: str | None = None
+    flagged_words: list[str] = field(default_factory=list)
     seconds: float | None = None  # processing time
     thumbnail: str | None = None  # a frame of the burned video, under OUT/.captioner/thumbs
     thumbnail_at: float | None = None
@@ -110,6 +122,13 @@ class ClipResult:
         error = error.removeprefix(f"{job.input}: ")
         return cls.for_job(job, "failed", error=error, seconds=None if seconds is None else round(seconds, 2))
 
+    @property
+    def review(self) -> str:
+        """``needs review`` or ``ok`` for a captioned clip (ok or skipped), empty for one that was not captioned."""
+        if self.status not in ("ok", "skipped") or self.needs_review is None:
+            return ""
+        return NEEDS_REVIEW if self.needs_review else "ok"
+
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data["input_stat"] = list(self.input_stat)
@@ -123,9 +142,12 @@ class ClipResult:
         kinds = {"input": str, "name": str, "output": str, "key": str, "status": str, "error": str,
                  "duration": float, "language": str, "words": int, "low_confidence": int, "violations": int,
                  "seconds": float, "thumbnail": str, "thumbnail_at": float, "fingerprint": str,
-                 "input_sha256": str, "run": str}
+                 "input_sha256": str, "run": str, "flagged": int, "not_burned": int, "confident": float,
+                 "needs_review": bool, "transcript": str}
         kinds.update(reviewed=bool, reviewed_at=str, settings=dict)
         values = {name: _typed(data.get(name), kind) for name, kind in kinds.items()}
+        words = data.get("flagged_words")
+        values["flagged_words"] = list(words) if isinstance(words, list) and all(isinstance(w, str) for w in words) else []
         if any(values[k] is None for k in ("input", "output", "key", "status")):
             return None
         if values["status"] not in STATUSES + (RUNNING,):
@@ -156,6 +178,11 @@ class BatchResult:
     @property
     def failed(self) -> list[ClipResult]:
         return [r for r in self.results if r.status in ("failed", "interrupted")]
+
+    @property
+    def needs_review(self) -> list[ClipResult]:
+        """Captioned clips (ok or skipped) to check before publishing."""
+        return [r for r in self.results if r.review == NEEDS_REVIEW]
 
 
 # What an engine calls as each job ends.

@@ -30,9 +30,6 @@ from .i18n import default_ui, strings
 from .server import Review
 from .session import ClipFiles, existing_sidecar
 
-LOW_CONFIDENCE = 0.5
-
-
 def is_batch_folder(path: Path) -> bool:
     return path.is_dir() and (path / STATE_DIR / "jobs").is_dir()
 
@@ -109,8 +106,8 @@ def _report_settings(out_dir: Path) -> dict:
 def batch_queue(out_dir: str | os.PathLike) -> BatchQueue:
     """The clips a batch captioned (its records), those needing review first.
 
-    Order: not reviewed with flagged words (most first), not reviewed, then
-    reviewed.  Only outputs inside OUT_DIR are opened: a record naming a file
+    Order: not reviewed and needing review (the batch's ``needs review``: flagged
+    words, or few confident ones; most flagged first), not reviewed, then reviewed.  Only outputs inside OUT_DIR are opened: a record naming a file
     elsewhere is skipped, never served.
     """
     out = Path(out_dir)
@@ -142,10 +139,11 @@ def batch_queue(out_dir: str | os.PathLike) -> BatchQueue:
         except InputError as exc:
             skipped.append(f"{name}: its settings cannot be read back ({exc})")
             continue
-        flagged = record.low_confidence or 0
+        flagged = record.flagged if record.flagged is not None else (record.low_confidence or 0)
+        needs = record.needs_review if record.needs_review is not None else flagged > 0
         files = ClipFiles(name=name, source=source, output=output, settings=settings, record=path,
                           flagged=flagged, reviewed=record.reviewed)
-        found.append(((record.reviewed, flagged == 0, -flagged, name), files))
+        found.append(((record.reviewed, not needs, -flagged, name), files))
     found.sort(key=lambda item: item[0])
     return BatchQueue([files for _, files in found], skipped)
 

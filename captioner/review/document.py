@@ -22,8 +22,8 @@ from ..errors import InputError
 from ..text.arabic import HARAKAT, normalise_line, reading_length
 from ..text.bidi import strip_bidi_controls
 
-# A word needs a human look when its probability is below this (until words carry their own review flag).
-REVIEW_BELOW = 0.5
+# In a JSON sidecar written before words carried their review flag, a word below this probability is flagged.
+LEGACY_REVIEW_BELOW = 0.5
 # Limits on what the page may send: far above any real clip, low enough that a bad request costs nothing.
 MAX_CUES = 20_000
 MAX_LINES = 8
@@ -33,8 +33,18 @@ _LEAD = 0.05
 
 
 def word_flags(word: Word) -> tuple[str, ...]:
-    """Why a word needs a human look; empty when it does not."""
-    return ("low-probability",) if word.probability < REVIEW_BELOW else ()
+    """Why a word needs a human look (its review flag's reasons); empty when it does not."""
+    return (word.why or ("review",)) if word.review else ()
+
+
+def legacy_flags(word: Word) -> Word:
+    """A word of a sidecar from before review flags: flagged when its probability is low, as captioner did then."""
+    return replace(word, review=True, why=("low-probability",)) if word.probability < LEGACY_REVIEW_BELOW else word
+
+
+def accepted(word: Word) -> Word:
+    """A flagged word a person marked as right: no longer flagged."""
+    return replace(word, review=False, why=())
 
 
 def word_key(text: str) -> str:

@@ -32,8 +32,8 @@ from ..render import get_renderer
 from ..render.compose import Composition, compose
 from ..settings import CaptionSettings
 from ..text.bidi import is_rtl_text
-from .document import (CueEdit, as_cue, assign_words, match_words, parse_cue, parse_cues, parse_revision,
-                       rebuild_words, tokens, word_flags)
+from .document import (CueEdit, accepted, as_cue, assign_words, legacy_flags, match_words, parse_cue, parse_cues,
+                       parse_revision, rebuild_words, tokens, word_flags)
 from .i18n import lint_message
 from .preview import CaptionPreview
 
@@ -142,7 +142,7 @@ class ReviewClip:
         self.revision = 0
         self.cues: list[Cue] = []
         self.words: list[Word] = []  # every word: the cues' in cue order, then words spoken in no cue
-        self.accepted: set[Word] = set()  # flagged words a person marked as right
+        self.dropped: list[Word] = []  # words the recogniser's review took out (no speech under them): kept as they are
         self._loose: list[Word] = []
         self._disk = ""
         self._disk_revisions: set[int] = set()  # revisions read from disk after another program changed it
@@ -198,14 +198,20 @@ class ReviewClip:
         cues = load_cues(start)
         words: list[Word] = []
         doc: dict = {}
+        self.dropped = []
         words_from = start if start.suffix.lower() == ".json" else start.with_suffix(".json")
         if words_from.is_file():
             try:
                 text = decode_text(words_from.read_bytes(), words_from)
                 _, words = FORMATS["json"].parse(text, words_from)
                 doc = json.loads(text)
+                dropped = doc.get("dropped", []) if isinstance(doc, dict) else []
+                _, self.dropped = FORMATS["json"].parse(json.dumps({"cues": [], "words": dropped}), words_from)
             except (InputError, ValueError):
                 words, doc = [], {}  # a damaged JSON beside a subtitle file: its text is reviewed without words
+            raw_words = doc.get("words") if isinstance(doc, dict) else None
+            if isinstance(raw_words, list) and not any(isinstance(w, dict) and "review" in w for w in raw_words):
+                words = [legacy_flags(w) for w in words]  # written before words carried their review flag
         if isinstance(doc, dict):
             if isinstance(doc.get("language"), str):
                 self.language = doc["language"]
@@ -235,7 +241,7 @@ class ReviewClip:
     # -- what the page shows ------------------------------------------------------------------------------------
 
     def flags(self, word: Word) -> tuple[str, ...]:
-        return () if word in self.accepted else word_flags(word)
+        return word_flags(word)
 
     def flagged_count(self) -> int:
         if not self.loaded:
@@ -331,35 +337,35 @@ class ReviewClip:
             self._check_revision(parse_revision(payload))
             edits = [e for e in parse_cues(payload, self.info.duration, word_count=len(self.words)) if e.lines]
             edits.sort(key=lambda e: (e.start, e.end))
-            self.accepted |= {self.words[i] for e in edits for i in e.accepted}
-            cues = self._rebuild(edits)
+            words = list(self.words)
+            for i in {i for e in edits for i in e.accepted}:
+                words[i] = accepted(words[i])
+            cues = self._rebuild(edits, words)
             self._write(cues, self.revision + 1, self.reviewed)
-            present = set(self.words)
-            self.accepted = {w for w in self.accepted if w in present}
         return self.document()
 
-    def _rebuild(self, edits: Sequence[CueEdit]) -> list[Cue]:
+    def _rebuild(self, edits: Sequence[CueEdit], words: list[Word]) -> list[Cue]:
         """The edited cues with their words: recognised words kept where their text is, typed ones new.
 
         Words spoken in no cue stay as they are unless a cue now takes them;
         the words of text a person deleted go.
         """
-        per_cue, _ = assign_words([(e.start, e.end) for e in edits], self.words)
+        per_cue, _ = assign_words([(e.start, e.end) for e in edits], words)
         taken: set[int] = set()
         cues = []
         for edit, idx in zip(edits, per_cue):
-            words, _typed, kept = rebuild_words(edit, [self.words[i] for i in idx])
+            cue_words, _typed, kept = rebuild_words(edit, [words[i] for i in idx])
             taken.update(idx[k] for k in kept)
-            cues.append(as_cue(edit, words))
-        loose = {id(w) for w in self._loose}
-        self._loose = [w for i, w in enumerate(self.words) if id(w) in loose and i not in taken]
+            cues.append(as_cue(edit, cue_words))
+        loose = set(range(len(self.words) - len(self._loose), len(self.words)))  # self.words ends with the loose ones
+        self._loose = [w for i, w in enumerate(words) if i in loose and i not in taken]
         return cues
 
     def _write(self, cues: list[Cue], revision: int, reviewed: bool) -> None:
         assert self.info is not None and self.layout is not None
         words = [w for c in cues for w in c.words] + self._loose
         transcript = Transcript(self.language, self.language_probability, self.info.duration,
-                                tuple(sorted(words, key=lambda w: (w.start, w.end))))
+                                tuple(sorted(words, key=lambda w: (w.start, w.end))), dropped=tuple(self.dropped))
         with OutputSet(force=True, inputs=self.inputs) as out:
             for ext, path in self.files.sidecars.items():
                 tmp = out.add(path)
