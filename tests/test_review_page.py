@@ -608,3 +608,14 @@ def test_batch_queue_needing_review_first_and_reviewed_kept_in_records(browser, 
     with review_server(str(out), "--ui", "en") as server:
         status, session = _api(server, "GET", "/api/session")
     assert [(c["name"], c["reviewed"]) for c in session["clips"]] == [(order[1], False), (order[0], True)]
+
+
+def test_every_review_reason_and_string_is_translated():
+    from captioner.asr.review import REASONS
+    from captioner.review.i18n import LANGUAGES, strings
+
+    english = json.loads((conftest.ROOT / "captioner" / "review" / "i18n" / "en.json").read_text(encoding="utf-8"))
+    for ui in LANGUAGES:
+        table = json.loads((conftest.ROOT / "captioner" / "review" / "i18n" / f"{ui}.json").read_text(encoding="utf-8"))
+        assert set(english) <= set(table), (ui, set(english) - set(table))
+        assert all(f"reason.{r}" in strings(ui) for r in REASONS), ui

@@ -115,7 +115,7 @@
     });
   }
 
-  const reasons = (why) => why.map((r) => t(`reason.${r}`)).join(", ");
+  const reasons = (why) => why.map((r) => S[`reason.${r}`] ?? r).join(", ");
 
   function flagList() {
     const out = [];
@@ -189,7 +189,7 @@
         flagged = true;
         return h("button", { type: "button", class: `chip flag${selected}`, "aria-label": `${tok.text}: ${reasons(tok.why)}`,
           title: reasons(tok.why), onclick: () => selectFlag(i, k), onfocus: () => { state.current = i; } },
-        tok.text, h("small", { text: reasons(tok.why) }));
+        tok.text, h("small", { dir: "auto", text: reasons(tok.why.slice(0, 1)) + (tok.why.length > 1 ? ` +${tok.why.length - 1}` : "") }));
       }
       return h("span", { class: tok.edited ? "chip edited" : "chip", title: tok.edited ? t("reason.edited") : null },
         tok.text);
