@@ -9,6 +9,8 @@ line on stderr; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 
 from . import doctor, pipeline
@@ -18,7 +20,8 @@ from .asr import backends, compute_types
 from .asr import models
 from .batch import make_engine, run_batch
 from .batch.run import ENGINES
-from .errors import CaptionerError, InputError
+from .errors import CaptionerError, InputError, first_line, one_line
+from .processes import install_stop_handlers, interrupt_exit_code, received_stop_signal
 from .progress import default_progress
 from .render import renderers
 from .render.ffmpeg import EncoderSettings
@@ -26,6 +29,8 @@ from .settings import CaptionSettings
 from .styles.presets import PRESETS
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+MAX_WORKERS = 1024
+MAX_TIMEOUT = 7 * 86400.0  # a week: past that a clock's "timeout" is a typo (and inf overflows the wait)
 REVIEW_SHOWN = 20  # flagged words listed without -v
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
@@ -42,7 +47,20 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    if not math.isfinite(value):  # inf: a time limit or rate no clock or encoder can hold
+        raise argparse.ArgumentTypeError(f"must be a finite number: {text!r}")
     return value
+
+
+def _bounded(kind, high: float, unit: str = ""):
+    """An argument type: ``kind`` (e.g. :func:`_positive_float`) no larger than ``high``."""
+    def check(text: str):
+        value = kind(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:g}{unit}: {text!r}")
+        return value
+
+    return check
 
 
 def _fraction(text: str) -> float:
@@ -72,7 +90,7 @@ def _seconds(text: str) -> float:
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
-    except ValueError:
+    except ValueError:  # also a number of more than 4300 digits
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
@@ -149,7 +167,7 @@ def add_recognition(p: argparse.ArgumentParser) -> None:
                    help="recognition precision: auto (default: int8 for faster-whisper, the fast path; float32 "
                    "for openai-whisper), int8, int8_float32, int16 or float32 (faster-whisper's slower "
                    "exact mode; openai-whisper takes float32 only)")
-    p.add_argument("--cps", type=_positive_float, help="maximum reading speed in characters per second "
+    p.add_argument("--cps", type=_bounded(_positive_float, 100), help="maximum reading speed in characters per second "
                    "(default: the preset's, 20 for adults, 17 for children)")
 
 
@@ -236,13 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
         "succeeded, 1 when any failed, 2 on bad usage.")
     p.add_argument("inputs", metavar="INPUTS", help="folder of videos, or a CSV manifest")
     p.add_argument("--out", required=True, metavar="OUT_DIR", help="output folder (created if missing)")
-    p.add_argument("--workers", type=_positive_int, default=0, metavar="N",
+    p.add_argument("--workers", type=_bounded(_positive_int, MAX_WORKERS), default=0, metavar="N",
                    help="clips captioned at once (default: one per core here; one per CPU of the Ray cluster)")
     p.add_argument("--engine", choices=tuple(ENGINES), default="local",
                    help="local: worker processes on this machine (default); ray: actors on a Ray cluster")
     p.add_argument("--ray-address", default="auto", metavar="ADDR",
                    help="Ray cluster to use with --engine ray, host:port or 'auto' (default: auto)")
-    p.add_argument("--timeout", type=_positive_float, default=1800.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=_bounded(_positive_float, MAX_TIMEOUT, " s"), default=1800.0, metavar="SECONDS",
                    help="stop a clip that takes longer than this and mark it failed (default: 1800)")
     add_caption_options(p)
     p.add_argument("--force", action="store_true",
@@ -274,8 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "lines, duration, gaps, overlaps). Exit 1 if any, 0 if none.")
     p.add_argument("subs", metavar="SUBS", help="subtitle file (.srt, .vtt, .ass, .json)")
     add_preset(p)
-    p.add_argument("--cps", type=_positive_float, help="maximum characters per second (default: the preset's)")
-    p.add_argument("--fps", type=_positive_float, default=30.0, help="frame rate for the 2-frame gap rule (default: 30)")
+    p.add_argument("--cps", type=_bounded(_positive_float, 100), help="maximum characters per second (default: the preset's)")
+    p.add_argument("--fps", type=_bounded(_positive_float, 1000), default=30.0,
+                   help="frame rate for the 2-frame gap rule (default: 30)")
     p.add_argument("--size", default="1080x1920", metavar="WxH", help="frame size the captions are for (default: 1080x1920)")
 
     p = sub.add_parser("models", parents=[common], help="list the models here, convert one for openai-whisper",
@@ -326,7 +345,7 @@ def _progress(args):
 
 
 def _info(message: str) -> None:
-    print(message, file=sys.stderr)
+    print(one_line(message), file=sys.stderr)
 
 
 def cmd_caption(args) -> int:
@@ -349,13 +368,14 @@ def cmd_batch(args) -> int:
     engine = make_engine(args.engine, workers=args.workers, timeout=args.timeout, address=args.ray_address)
     batch = run_batch(args.inputs, args.out, settings, engine=engine, force=args.force, show_progress=not args.quiet)
     counts = ", ".join(f"{batch.count(s)} {s}" for s in ("ok", "skipped", "failed", "interrupted") if batch.count(s))
+    if batch.interrupted:  # one line: what was kept, where the report is, what a rerun does
+        _info(f"captioner: interrupted ({counts}); finished clips are kept and a rerun continues with the rest; "
+              f"report: {batch.reports['html']}")
+        return interrupt_exit_code()
     review = f"; {len(batch.needs_review)} need review" if batch.needs_review else ""
     _info(f"{len(batch.results)} clips: {counts}{review}; report: {batch.reports['html']}")
     for result in batch.failed:
         _info(f"failed: {result.name}: {result.error}")
-    if batch.interrupted:
-        _info("captioner: interrupted; finished clips are kept, a rerun continues with the rest")
-        return 130
     return EXIT_FAILURE if batch.failed else EXIT_OK
 
 
@@ -479,26 +499,51 @@ COMMANDS = {"caption": cmd_caption, "review": cmd_review, "batch": cmd_batch, "t
 
 
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM (timeout, CI, docker, Ray) and SIGHUP stop a run as Ctrl-C does: same cleanup, exit 128 + N.
+    install_stop_handlers()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        _info("captioner: interrupted; no output was written")
-        return 130
-    except CaptionerError as exc:
-        if args.debug:
-            raise
-        _info(f"captioner: error: {exc}")
-        return exc.exit_code
-    except Exception as exc:  # an unexpected failure is still one line unless --debug
-        if args.debug:
-            raise
-        _info(f"captioner: error: {type(exc).__name__}: {exc} (rerun with --debug for details)")
-        return EXIT_FAILURE
+        try:
+            return COMMANDS[args.command](args)
+        except KeyboardInterrupt as exc:
+            _info("captioner: interrupted; no output was written")
+            return interrupt_exit_code(exc)
+        except CaptionerError as exc:
+            if received_stop_signal():  # a child stopped by the same signal failed first
+                _info("captioner: interrupted; no output was written")
+                return interrupt_exit_code()
+            if args.debug:
+                raise
+            _info(f"captioner: error: {exc}")
+            return exc.exit_code
+        except BrokenPipeError:  # `captioner lint x.srt | head`: the reader went away, nothing to report
+            _quiet_stdout()
+            return EXIT_FAILURE
+        except RecursionError:
+            if args.debug:
+                raise
+            _info("captioner: error: input nested too deeply to read (rerun with --debug for details)")
+            return EXIT_USAGE
+        except Exception as exc:  # an unexpected failure is still one line unless --debug
+            if args.debug:
+                raise
+            _info(f"captioner: error: {type(exc).__name__}: {first_line(exc)} (rerun with --debug for details)")
+            return EXIT_FAILURE
+    except KeyboardInterrupt as exc:  # a second signal while the first one's cleanup ran
+        return interrupt_exit_code(exc)
+
+
+def _quiet_stdout() -> None:
+    # Python flushes stdout once more at exit: point it at /dev/null so that flush cannot fail again.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from .asr.models import ensure_embedded_model, model_status, openai_checkpoint_s
 from .asr.review import ReviewModel, lexicon_available
 from .cues import Cue
 from .errors import CaptionerError
+from .processes import child_options
 from .render.ass_script import burn_script
 from .render.ffmpeg import ffmpeg_exe
 from .styles.fonts import DEFAULT_FONT_PACKAGE, TextMeasurer, font_info, package_font
@@ -44,8 +45,10 @@ class Check:
 def check_ffmpeg() -> list[Check]:
     try:
         exe = ffmpeg_exe()
-        version = subprocess.run([exe, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30)
-        filters = subprocess.run([exe, "-hide_banner", "-filters"], capture_output=True, text=True, timeout=30)
+        version = subprocess.run([exe, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30,
+                                 stdin=subprocess.DEVNULL, **child_options())
+        filters = subprocess.run([exe, "-hide_banner", "-filters"], capture_output=True, text=True, timeout=30,
+                                 stdin=subprocess.DEVNULL, **child_options())
     except (CaptionerError, OSError, subprocess.SubprocessError) as exc:
         return [Check("ffmpeg", False, str(exc), "pip install imageio-ffmpeg (or set CAPTIONER_FFMPEG)")]
     first = version.stdout.splitlines()[0] if version.stdout else "no version"
@@ -84,7 +87,7 @@ def check_libass_font() -> Check:
             result = subprocess.run(
                 [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "debug", "-f", "lavfi", "-i",
                  "color=s=1080x1920:d=0.1", "-vf", "ass=captions.ass:fontsdir=fonts:shaping=complex", "-f", "null", "-"],
-                cwd=work, capture_output=True, text=True, timeout=60,
+                cwd=work, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, **child_options(),
             )
     except (CaptionerError, OSError, subprocess.SubprocessError) as exc:
         return Check("libass font", False, str(exc), "pip install imageio-ffmpeg fontpkg-noto-sans-arabic")

@@ -7,6 +7,11 @@ else the pipeline cannot do is a :class:`CaptionerError` and exits with 1.
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+MAX_MESSAGE = 600
+
 
 class CaptionerError(Exception):
     """A failure of the pipeline: one line of text, exit code 1."""
@@ -26,3 +31,27 @@ class MissingExtraError(CaptionerError):
     def __init__(self, what: str, extra: str, missing: str) -> None:
         super().__init__(f"{what} needs the {extra} extra: pip install 'captioner[{extra}]' (cannot import {missing})")
         self.extra = extra
+
+
+def first_line(text: object) -> str:
+    """A dependency's message summarised: its first non-empty line, "(…)" when more followed."""
+    lines = [line.strip() for line in str(text).replace("\r", "\n").split("\n") if line.strip()]
+    if not lines:
+        return ""
+    return lines[0] + (" (…)" if len(lines) > 1 else "")
+
+
+def readable(text: str) -> str:
+    """Text as it can be written anywhere: bytes of a file name that are not UTF-8 (Linux allows them; Python
+    holds them as lone surrogates) shown as ``\\xff``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def one_line(message: object) -> str:
+    """A message as one printable line: control characters shown as escapes, so a file name holding a
+    newline or a terminal escape sequence can neither start a second line nor move the cursor."""
+    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], readable(str(message)).replace("\t", " "))
+    text = text.replace("\n", "\\n").replace("\r", "\\r")
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 1] + "…"
+    return text

@@ -7,6 +7,7 @@ and one :class:`~captioner.settings.CaptionSettings` (or its fields as keywords)
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from .errors import InputError
 from .formats import dumps, format_for, load_cues, sidecar_paths
 from .media.audio import load_audio
 from .media.outputs import OutputSet
-from .media.probe import MediaInfo, probe
+from .media.probe import MAX_FRAME_SIDE, MIN_FRAME_SIDE, MediaInfo, probe
 from .progress import NoProgress, Progress
 from .render import get_renderer
 from .render.compose import Composition, compose
@@ -89,6 +90,7 @@ def make_cues(
     duration: float | None = None,
 ) -> list[Cue]:
     """Cut timed words into cues that follow the preset's caption rules."""
+    check_frame(frame, fps)
     style = CaptionStyle.for_frame(_preset(preset), *frame)
     if isinstance(words, Transcript):
         duration = duration or words.duration
@@ -106,8 +108,18 @@ def check_cues(
     cps: float | None = None,
 ) -> list[Violation]:
     """Every place where cues break the caption rules (what ``captioner lint`` prints)."""
+    check_frame(frame, fps)
     style = CaptionStyle.for_frame(_preset(preset), *frame)
     return lint(cues, caption_rules(style, fps, cps), style.measurer().width)
+
+
+def check_frame(frame: tuple[int, int], fps: float = 30.0) -> None:
+    """A frame size and rate captions can be laid out for, else one line (exit 2)."""
+    w, h = frame
+    if not all(isinstance(v, int) and MIN_FRAME_SIDE <= v <= MAX_FRAME_SIDE for v in (w, h)):
+        raise InputError(f"frame size {w}x{h}: must be {MIN_FRAME_SIDE} to {MAX_FRAME_SIDE} pixels a side")
+    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and 0 < fps <= 1000):
+        raise InputError(f"frame rate {fps!r}: must be a number above 0 and at most 1000")
 
 
 def lint_file(

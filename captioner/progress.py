@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichBar
 
+from .errors import one_line
+
 Update = Callable[[float], None]
 
 
@@ -93,7 +95,7 @@ class BatchProgress:
         if self._bar is not None:
             self._bar.update(self._task, completed=finished, description=self._text())
             if kind == "failed":
-                self._bar.console.print(f"failed: {name}: {detail}", markup=False, highlight=False)
+                self._bar.console.print(one_line(f"failed: {name}: {detail}"), markup=False, highlight=False)
         elif self.enabled:
-            print(f"[{finished}/{self.total}] {kind} {name}" + (f": {detail}" if detail else ""), file=sys.stderr,
-                  flush=True)
+            print(one_line(f"[{finished}/{self.total}] {kind} {name}" + (f": {detail}" if detail else "")),
+                  file=sys.stderr, flush=True)

@@ -140,3 +140,46 @@ def test_ray_engine_reports_an_unreachable_cluster(tmp_path):
          "--ray-address", f"127.0.0.1:{free_port()}", "-q"], capture_output=True, text=True, timeout=300)
     assert result.returncode in (1, 2), result.stderr
     assert "cannot connect to the Ray cluster" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_sigterm_stops_a_ray_batch_in_one_line_and_leaves_nothing_behind(tmp_path, ray_cluster):
+    """What a CI runner or `ray job stop` sends: actors killed, their ffmpeg gone, temporaries removed, exit 143."""
+    inputs = tmp_path / "in"
+    for i, name in enumerate(("a.mp4", "b.mp4")):
+        speech_clip(inputs / name, i, duration=8.0)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "captioner", "batch", str(inputs), "--out", str(out), "--engine", "ray",
+         "--ray-address", ray_cluster, "--workers", "2", "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not any(e["event"] == "start" for log in events(out).values() for e in log):
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=180)
+    assert proc.returncode == 143, stderr
+    assert stdout == "", stdout  # Ray's own messages about the killed actors do not reach the terminal
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("captioner: interrupted"), stderr
+    assert not partial_files(out) and not [p for p in out.rglob("*") if p.name.endswith((".work", ".lock"))
+                                            and p.name != "lock"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # an actor's ffmpeg dies with it (PR_SET_PDEATHSIG)
+        running = [pid for pid in os.listdir("/proc") if pid.isdigit() and str(out).encode() in _cmdline(pid)]
+        if not running:
+            break
+        time.sleep(0.2)
+    assert not running
+    statuses = {c["status"] for c in json.loads((out / "report.json").read_text())["clips"]}
+    assert "interrupted" in statuses
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""

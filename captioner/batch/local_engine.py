@@ -17,36 +17,56 @@ from collections import deque
 from collections.abc import Sequence
 from multiprocessing.connection import wait
 
+from ..processes import die_with_parent, install_stop_handlers, shielded
 from ..system import available_cores
 from .records import log_event, remove_partial_outputs
 from .runner import JobRunner
 from .schema import ClipResult, Job, OnResult
 
 
-def _worker_main(conn, threads: int) -> None:
-    # A process group of its own: a timed-out job is stopped by killing the group (the worker and its
+# Seconds a stopped worker gets to take back its temporary outputs before it is killed.
+STOP_GRACE = 5.0
+
+
+def _worker_main(conn, threads: int, parent: int = 0) -> None:
+    # A process group of its own: a timed-out job is stopped by signalling the group (the worker and its
     # ffmpeg), and a Ctrl-C on the terminal reaches only the batch process, which then stops the workers.
     os.setpgrp()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM (from the batch, or from the kernel when the batch process dies, even by kill -9) stops the
+    # job as Ctrl-C stops a command: its temporary outputs and work folder are taken back, its ffmpeg killed.
+    install_stop_handlers()
+    die_with_parent(signal.SIGTERM, parent or None)
     runner = JobRunner(threads)
-    while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):  # the batch process is gone
-            return
-        if job is None:
-            return
-        conn.send(runner.run(job))
+    try:
+        while True:
+            try:
+                job = conn.recv()
+            except (EOFError, OSError):  # the batch process is gone
+                return
+            if job is None:
+                return
+            conn.send(runner.run(job))
+    except KeyboardInterrupt:  # stopped: the cleanup ran on the way out; no traceback on the batch's terminal
+        return
 
 
 class _Worker:
     def __init__(self, context, threads: int) -> None:
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child, threads), daemon=True, name="captioner-worker")
+        self.process = context.Process(target=_worker_main, args=(child, threads, os.getpid()), daemon=True,
+                                       name="captioner-worker")
         self.process.start()
         child.close()
         self.job: Job | None = None
         self.started = 0.0
+
+    def terminate(self) -> None:
+        """Ask the worker and its ffmpeg to stop (SIGTERM to its process group): it cleans up and exits."""
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def kill(self) -> None:
         try:
@@ -123,19 +143,34 @@ class LocalEngine:
                         reason = f"timed out after {self.timeout:g} s"
                     else:
                         continue
-                    worker.kill()
+                    _stop([worker], grace=1.0)
                     remove_partial_outputs(job)
                     log_event(job, "failed", reason)
                     on_result(job, ClipResult.failed(job, reason, now - worker.started))
                     pool[i] = _Worker(context, threads)
         finally:
-            for worker in pool:
-                if worker.job is not None:  # interrupted: stop it now and leave no temporary file behind
-                    worker.kill()
+            with shielded():  # a second Ctrl-C must not cut this short
+                busy = [w for w in pool if w.job is not None]
+                # Interrupted: the busy workers take their temporary outputs back and exit, the idle ones are told
+                # to stop; anything a worker could not clean up in time is removed here.
+                _stop(busy, grace=STOP_GRACE)
+                for worker in busy:
                     remove_partial_outputs(worker.job)
                     log_event(worker.job, "interrupted")
-                else:
-                    worker.stop()
+                for worker in pool:
+                    if worker.job is None:
+                        worker.stop()
+
+
+def _stop(workers: list[_Worker], grace: float) -> None:
+    """SIGTERM the workers, give them ``grace`` seconds to clean up and exit, then kill what is left."""
+    for worker in workers:
+        worker.terminate()
+    deadline = time.monotonic() + grace
+    for worker in workers:
+        worker.process.join(max(0.0, deadline - time.monotonic()))
+    for worker in workers:
+        worker.kill()  # the group: an ffmpeg that outlived its worker too
 
 
 def default_local_workers() -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import socket
 import time
@@ -9,8 +11,12 @@ from collections import deque
 from collections.abc import Sequence
 
 from .. import extras
-from ..errors import CaptionerError, InputError
+from ..errors import CaptionerError, InputError, first_line
+from ..processes import keep_signal_handlers, shielded
 from .records import log_event, remove_partial_outputs
+
+# Seconds to wait for a killed actor (ray.kill is asynchronous) to let go of its temporary outputs.
+KILL_WAIT = 15.0
 from .runner import JobRunner
 from .schema import ClipResult, Job, OnResult
 
@@ -54,11 +60,13 @@ class RayEngine:
         ray = extras.ray()
         _check_reachable(self.address)
         try:
-            ray.init(address=self.address, logging_level="ERROR", log_to_driver=False, configure_logging=False)
+            with keep_signal_handlers():  # Ray's own SIGTERM handler would exit 1 without any cleanup
+                ray.init(address=self.address, logging_level="ERROR", log_to_driver=False, configure_logging=False)
         except ConnectionError as exc:
-            raise InputError(f"cannot connect to the Ray cluster at {self.address}: {exc}") from None
+            raise InputError(f"cannot connect to the Ray cluster at {self.address}: {first_line(exc)}") from None
         except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; all mean "no cluster"
-            raise CaptionerError(f"cannot connect to the Ray cluster at {self.address}: {type(exc).__name__}: {exc}") from None
+            raise CaptionerError(f"cannot connect to the Ray cluster at {self.address}: {type(exc).__name__}: "
+                                 f"{first_line(exc)}") from None
         return ray
 
     def run(self, jobs: Sequence[Job], on_result: OnResult) -> None:
@@ -69,6 +77,14 @@ class RayEngine:
             self._run(ray, jobs, on_result)
         finally:
             ray.shutdown()
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _quiet():
+        # Ray's driver prints each killed actor's task as "failed ... will be retried" on stdout, from a thread,
+        # until it shuts down: when the batch is being stopped, that is not news, and not one line.
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
 
     def _run(self, ray, jobs: Sequence[Job], on_result: OnResult) -> None:
         lost = (ray.exceptions.RayError, ray.exceptions.GetTimeoutError)
@@ -98,7 +114,7 @@ class RayEngine:
                         result = ray.get(ref, timeout=60)
                     except lost as exc:
                         reason = f"the Ray worker was lost ({type(exc).__name__}) after {self.retries} retries"
-                        remove_partial_outputs(job)
+                        remove_partial_outputs(job, wait=KILL_WAIT)
                         log_event(job, "failed", reason)
                         result = ClipResult.failed(job, reason, now - started)
                         ray.kill(actor, no_restart=True)
@@ -110,13 +126,17 @@ class RayEngine:
                         if now - started >= self.timeout:
                             del running[ref]
                             ray.kill(actor, no_restart=True)
-                            remove_partial_outputs(job)
+                            remove_partial_outputs(job, wait=KILL_WAIT)
                             reason = f"timed out after {self.timeout:g} s"
                             log_event(job, "failed", reason)
                             on_result(job, ClipResult.failed(job, reason, now - started))
                             idle.append(new_actor())
         finally:
-            for actor, job, _ in running.values():
-                ray.kill(actor, no_restart=True)
-                remove_partial_outputs(job)
-                log_event(job, "interrupted")
+            if running:  # interrupted: a second Ctrl-C must not cut this short
+                with shielded(), self._quiet():
+                    for actor, job, _ in running.values():
+                        ray.kill(actor, no_restart=True)
+                    for actor, job, _ in running.values():
+                        remove_partial_outputs(job, wait=KILL_WAIT)
+                        log_event(job, "interrupted")
+                    ray.shutdown()

@@ -13,13 +13,12 @@ import dataclasses
 import hashlib
 import json
 import os
-import re
 import socket
 import time
 from pathlib import Path
 
 from ..version import __version__
-from ..media.outputs import write_atomic
+from ..media.outputs import remove_orphans, write_atomic
 from ..formats import sidecar_paths
 from ..settings import CaptionSettings
 from .schema import ClipResult, Job
@@ -81,6 +80,9 @@ def job_outputs(job: Job) -> list[Path]:
     return [video, *sidecar_paths(video).values()]
 
 
+MAX_RECORD_BYTES = 1_000_000  # a record is a few hundred bytes: a larger one was not written by captioner
+
+
 def read_record(job: Job) -> ClipResult | None:
     return load_record(job.record_path)
 
@@ -92,15 +94,20 @@ def write_record(job: Job, result: ClipResult) -> None:
 
 def save_record(path: Path, result: ClipResult) -> None:
     """Write one record file whole or not at all."""
-    write_atomic(path, json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+    # ASCII JSON: a name that is not UTF-8 (bytes a stranger's file system allowed) round-trips exactly.
+    write_atomic(path, json.dumps(result.to_dict(), ensure_ascii=True, indent=1))
 
 
 def load_record(path: Path) -> ClipResult | None:
-    """One record file, or None when it is missing, unreadable or not a record."""
+    """One record file, or None when there is none or it is not one (damaged, tampered, huge, nested)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            return ClipResult.from_dict(json.load(fh))
-    except (OSError, ValueError):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read(MAX_RECORD_BYTES + 1)
+        if len(data) > MAX_RECORD_BYTES:
+            return None
+        return ClipResult.from_dict(json.loads(data.decode("utf-8")))
+    except (OSError, ValueError, RecursionError):
         return None
 
 
@@ -116,26 +123,30 @@ def is_done(job: Job, record: ClipResult | None) -> bool:
 
 
 def log_event(job: Job, event: str, detail: str = "") -> None:
-    """One line in the job's event log (appended, never rewritten): the audit trail of every attempt."""
+    """One line in the job's event log (appended, never rewritten): the audit trail of every attempt.
+
+    A log that cannot be written (a full disk, a link planted in its place) costs the trail, never the clip.
+    """
     line = json.dumps({"time": round(time.time(), 3), "event": event, "host": socket.gethostname(), "pid": os.getpid(),
-                       "detail": detail}, ensure_ascii=False)
-    job.log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(job.log_path, "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
+                       "detail": detail}, ensure_ascii=True)
+    try:
+        job.log_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(job.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC,
+                     0o644)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+    except OSError:
+        pass
 
 
-def glob_escape(text: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", text)
+def remove_partial_outputs(job: Job, wait: float = 0.0) -> None:
+    """Delete what a stopped attempt left beside the job's outputs: temporary files and its work folder.
 
-
-def remove_partial_outputs(job: Job) -> None:
-    """Delete temporary files a killed attempt left beside the job's outputs (OutputSet's ``.stem.XXXXXXXX.partEXT``)."""
-    for target in job_outputs(job):
-        for tmp in target.parent.glob(f".{glob_escape(target.stem)}.{'?' * 8}.part{glob_escape(target.suffix)}"):
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
+    Only entries no live process holds (see :func:`captioner.media.outputs.remove_orphans`); ``wait``
+    gives a process that is being killed (a Ray actor dies asynchronously) that long to let go.
+    """
+    target = Path(job.output)
+    remove_orphans(target.parent, target.stem, wait=wait)
 
 
 def remove_empty_folders(folder: Path, top: Path) -> None:

@@ -1,4 +1,11 @@
-"""A batch's report: ``report.json``, ``report.csv`` and ``report.html`` (a contact sheet) in the output folder."""
+"""A batch's report: ``report.json``, ``report.csv`` and ``report.html`` (a contact sheet) in the output folder.
+
+Nothing here trusts what it is given: names, errors, transcripts and languages come from strangers' file names and
+from records on disk that anyone with access to OUT_DIR could have edited.  Every value put into HTML is escaped
+(and the page allows no script); a contact sheet embeds only JPEGs this batch wrote, at the path it wrote them to
+(under ``OUT_DIR/.captioner/thumbs``, symlinks resolved); a CSV cell that a spreadsheet would run as a formula
+(``= + - @``) is prefixed with ``'``.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,12 @@ import html
 import io
 import json
 import os
+import stat
 from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
+from ..errors import readable
 from ..formats import sidecar_paths
 from ..media.outputs import write_atomic
 from .schema import NEEDS_REVIEW, STATUSES, ClipResult
@@ -40,8 +49,9 @@ def links(result: ClipResult, out_dir: Path) -> dict[str, str]:
 
 def write_reports(out_dir: Path, results: list[ClipResult], meta: dict) -> dict[str, Path]:
     out_dir = Path(out_dir)
-    clips = [{k: getattr(r, k) for k in COLUMNS} | links(r, out_dir) | {"name": r.name, "flagged_words": r.flagged_words}
-             for r in results]
+    clips = [_readable({k: getattr(r, k) for k in COLUMNS} | links(r, out_dir)
+                       | {"name": r.name, "flagged_words": r.flagged_words}) for r in results]
+    meta = _readable(meta)
     paths = {"json": out_dir / "report.json", "csv": out_dir / "report.csv", "html": out_dir / "report.html"}
     write_atomic(paths["json"], json.dumps({"summary": summary(results), **meta, "clips": clips}, ensure_ascii=False,
                                             indent=1) + "\n")
@@ -49,10 +59,28 @@ def write_reports(out_dir: Path, results: list[ClipResult], meta: dict) -> dict[
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS + LINKS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for clip in clips:
-        writer.writerow({k: "" if v is None else v for k, v in clip.items()})
+        writer.writerow({k: "" if v is None else csv_cell(v) for k, v in clip.items()})
     write_atomic(paths["csv"], buffer.getvalue())
     write_atomic(paths["html"], contact_sheet(results, meta, out_dir))
     return paths
+
+
+def _readable(value):
+    """Values as text a report can hold: bytes of a file name that are not UTF-8 shown as ``\\xff``."""
+    if isinstance(value, str):
+        return readable(value)
+    if isinstance(value, dict):
+        return {k: _readable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_readable(v) for v in value]
+    return value
+
+
+def csv_cell(value):
+    """A value as a spreadsheet shows it, never runs it: text that opens with = + - @ (or a tab or CR) gets a ``'``."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 _CSS = """
@@ -74,16 +102,50 @@ details{font-size:.85em;margin-top:4px}summary{cursor:pointer;color:#555}.links{
 CARD_FLAGS = 12
 
 
-def _thumbnail(result: ClipResult) -> str:
+THUMB_FOLDER = (".captioner", "thumbs")
+MAX_THUMB_BYTES = 2_000_000  # a 240 px wide JPEG is a few kB
+
+
+def thumbnail_bytes(result: ClipResult, out_dir: Path | None) -> bytes | None:
+    """The JPEG this batch wrote for the clip, or None: never a file a record merely names.
+
+    Only the clip's own thumbnail path (``OUT/.captioner/thumbs/KEY.jpg``),
+    resolved inside that folder, a regular file (not a link), small, that
+    starts as a JPEG does.
+    """
+    if out_dir is None or result.status not in ("ok", "skipped") or not result.thumbnail:
+        return None
+    folder = Path(os.path.realpath(Path(out_dir).joinpath(*THUMB_FOLDER)))
+    expected = folder / f"{result.key}.jpg"
+    claimed = Path(os.path.realpath(result.thumbnail))
+    if claimed != expected or expected.parent != folder or "/" in result.key or result.key.startswith("."):
+        return None
+    try:
+        fd = os.open(expected, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_THUMB_BYTES:
+            return None
+        data = fh.read(MAX_THUMB_BYTES + 1)
+    if len(data) > MAX_THUMB_BYTES or not data.startswith(b"\xff\xd8\xff"):
+        return None
+    return data
+
+
+def _thumbnail(result: ClipResult, out_dir: Path | None) -> str:
     # Embedded, so the sheet can be mailed or archived as one file.
-    path = result.thumbnail
-    if result.status in ("ok", "skipped") and path:
-        try:
-            data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-            return f'<img alt="captioned frame" loading="lazy" src="data:image/jpeg;base64,{data}">'
-        except OSError:
-            pass
-    return '<div class="none">no frame</div>'
+    data = thumbnail_bytes(result, out_dir)
+    if data is None:
+        return '<div class="none">no frame</div>'
+    encoded = base64.b64encode(data).decode("ascii")
+    return f'<img alt="captioned frame" loading="lazy" src="data:image/jpeg;base64,{encoded}">'
+
+
+def _e(value) -> str:
+    """Any value as HTML text (attribute-safe)."""
+    return html.escape(readable(str(value)), quote=True)
 
 
 def _order(result: ClipResult) -> int:
@@ -97,14 +159,15 @@ def _review_details(r: ClipResult, out_dir: Path) -> str:
     """A captioned clip's flagged words, its transcript and links to its outputs (every text escaped)."""
     parts = []
     if r.flagged_words:
-        marked = " ".join(f"<mark>{html.escape(w)}</mark>" for w in r.flagged_words[:CARD_FLAGS])
+        marked = " ".join(f"<mark>{_e(w)}</mark>" for w in r.flagged_words[:CARD_FLAGS])
         more = f" … +{len(r.flagged_words) - CARD_FLAGS}" if len(r.flagged_words) > CARD_FLAGS else ""
         parts.append(f'<div class="flags" dir="auto">to check: {marked}{more}</div>')
     if r.transcript:
-        parts.append(f'<details><summary>transcript</summary><p dir="auto">{html.escape(r.transcript)}</p></details>')
+        parts.append(f'<details><summary>transcript</summary><p dir="auto">{_e(r.transcript)}</p></details>')
     refs = links(r, out_dir)
     if refs["video"]:
-        anchors = [f'<a href="{html.escape(quote(refs[name]))}">{"video" if name == "video" else "." + name}</a>'
+        # Percent-encoded relative paths inside OUT_DIR: a name such as "javascript:x.mp4" stays a file name.
+        anchors = [f'<a href="{_e(quote(readable(refs[name])))}">{"video" if name == "video" else "." + name}</a>'
                    for name in LINKS]
         parts.append(f'<div class="links">{" · ".join(anchors)}</div>')
     return "".join(parts)
@@ -115,41 +178,44 @@ def contact_sheet(results: list[ClipResult], meta: dict, out_dir: Path | None = 
     out_dir = Path(out_dir if out_dir is not None else meta.get("out_dir", "."))
     cards = []
     for r in sorted(results, key=_order):
-        status = r.status
+        status = r.status if r.status in STATUSES else "failed"  # the status is also a CSS class
         shown = NEEDS_REVIEW if r.review == NEEDS_REVIEW else status
         details = []
         if r.language:
-            details.append(f"{html.escape(str(r.language))}, {r.words} words")
+            details.append(f"{_e(r.language)}, {_e(r.words)} words")
         if r.flagged is not None and r.status in ("ok", "skipped"):
-            details.append(f"{r.flagged} flagged")
+            details.append(f"{_e(r.flagged)} flagged")
         elif r.low_confidence:
-            details.append(f"{r.low_confidence} to review")
+            details.append(f"{_e(r.low_confidence)} to review")
         if r.not_burned:
-            details.append(f"{r.not_burned} not burned (no speech)")
-        if r.confident is not None and r.status in ("ok", "skipped"):
+            details.append(f"{_e(r.not_burned)} not burned (no speech)")
+        if isinstance(r.confident, (int, float)) and r.status in ("ok", "skipped"):
             details.append(f"{r.confident:.0%} confident")
         if r.violations:
-            details.append(f"{r.violations} rule notes")
-        if r.duration is not None:
+            details.append(f"{_e(r.violations)} rule notes")
+        if isinstance(r.duration, (int, float)):
             details.append(f"{r.duration:.1f} s")
-        classes = html.escape(status) + (" review" if shown == NEEDS_REVIEW else "")
+        classes = status + (" review" if shown == NEEDS_REVIEW else "")
         cards.append(
-            f'<div class="card {classes}">{_thumbnail(r)}'
-            f'<div class="name" title="{html.escape(r.input)}">{html.escape(r.name)}</div>'
-            f'<div class="status">{html.escape(shown)}</div>'
-            + (f'<div class="err">{html.escape(r.error)}</div>' if r.error else "")
+            f'<div class="card {classes}">{_thumbnail(r, out_dir)}'
+            f'<div class="name" title="{_e(r.input)}">{_e(r.name)}</div>'
+            f'<div class="status">{_e(shown)}</div>'
+            + (f'<div class="err">{_e(r.error)}</div>' if r.error else "")
             + (f'<div class="meta">{" · ".join(details)}</div>' if details else "")
             + _review_details(r, out_dir)
             + "</div>"
         )
     totals = " ".join(f"<span>{s}: <b>{counts[s]}</b></span>" for s in STATUSES if counts[s] or s != "interrupted")
     totals += f' <span class="review">needs review: <b>{counts["needs_review"]}</b></span>'
+    # No script, no remote resource: the sheet says so to the browser too.
+    policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>captioner batch: {html.escape(str(meta.get('inputs', '')))}</title><style>{_CSS}</style></head><body>"
-        f"<h1>captioner batch — {counts['total']} clips</h1>"
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+        f"<title>captioner batch: {_e(meta.get('inputs', ''))}</title><style>{_CSS}</style></head><body>"
+        f"<h1>captioner batch — {_e(counts['total'])} clips</h1>"
         f'<p class="sum">{totals}</p>'
-        f'<p class="meta">inputs {html.escape(str(meta.get("inputs", "")))} · engine {html.escape(str(meta.get("engine", "")))}'
-        f' · finished {html.escape(str(meta.get("finished", "")))}</p>'
+        f'<p class="meta">inputs {_e(meta.get("inputs", ""))} · engine {_e(meta.get("engine", ""))}'
+        f' · finished {_e(meta.get("finished", ""))}</p>'
         f'<div class="grid">{"".join(cards)}</div></body></html>\n'
     )

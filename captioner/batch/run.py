@@ -11,12 +11,13 @@ from pathlib import Path
 
 from ..version import __version__
 from ..errors import InputError
-from ..media.outputs import check_output_folder
+from ..media.outputs import check_output_folder, exclusive_lock, remove_orphans
 from ..media.probe import check_input_file
+from ..processes import shielded
 from ..progress import BatchProgress
 from ..settings import CaptionSettings
 from .local_engine import LocalEngine
-from .plan import plan
+from .plan import STATE_DIR, inside, plan, real
 from .ray_engine import RayEngine
 from .records import canonical, file_sha256, fingerprint, is_done, read_record
 from .report import write_reports
@@ -63,6 +64,51 @@ def run_batch(
     jobs = plan(inputs, out, settings, force=force)
     out.mkdir(parents=True, exist_ok=True)
     check_output_folder(out)
+    state = _state_folder(out)
+    # One batch at a time on an OUT_DIR: the second says so in one line.  flock: a crashed run never leaves it held.
+    with exclusive_lock(state / "lock", str(out)):
+        _remove_orphans(jobs, out, state)
+        return _run(jobs, inputs, out, settings, engine, force, show_progress, started_at, t0)
+
+
+def _state_folder(out: Path) -> Path:
+    """``OUT/.captioner``, made if missing; refused when it (or a folder in it) leads outside OUT_DIR."""
+    root = real(out)
+    state = out / STATE_DIR
+    for folder in (state, state / "jobs", state / "thumbs"):
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()) or not inside(folder, root):
+            raise InputError(f"{folder}: the batch's state folder must be a real folder inside {root}, not a link "
+                             "or a file")
+        folder.mkdir(exist_ok=True)
+    return state
+
+
+def _remove_orphans(jobs: list[Job], out: Path, state: Path) -> None:
+    """What a killed run (kill -9, a lost node) left behind: temporary outputs, work folders, records being written.
+
+    Runs while this batch holds OUT_DIR's lock, before any worker starts, so
+    nothing of a live batch can be taken for an orphan; a temporary file that a
+    live ``captioner caption`` holds in the same folder is kept (its own lock).
+    """
+    stems: dict[Path, set[str]] = {}
+    root = real(out)
+    for job in jobs:
+        target = Path(job.output)
+        if job.error or not inside(target.parent, root):  # a refused row's folder is none of this batch's business
+            continue
+        stems.setdefault(target.parent, set()).add(target.stem)
+    for folder, names in stems.items():
+        remove_orphans(folder, names)
+    for folder, pattern in ((state / "jobs", ".*.part"), (state / "thumbs", ".*.tmp.jpg"), (out, ".report.*.part")):
+        for leftover in folder.glob(pattern):
+            try:
+                leftover.unlink()
+            except OSError:
+                pass
+
+
+def _run(jobs: list[Job], inputs, out: Path, settings: CaptionSettings, engine, force: bool, show_progress: bool,
+         started_at: datetime, t0: float) -> BatchResult:
     run_id = secrets.token_hex(8)
 
     results: dict[str, ClipResult] = {}
@@ -82,7 +128,9 @@ def run_batch(
         except OSError as exc:
             job.error = job.error or f"{job.input}: {exc.strerror or exc}"
         if not job.error and not force and is_done(job, previous):
-            results[job.key] = replace(previous, name=job.name, status="skipped", error="")
+            # What the record says is kept for its figures only; where it is, and what, is this plan's.
+            results[job.key] = replace(previous, name=job.name, input=job.input, output=job.output, key=job.key,
+                                       status="skipped", error="")
         elif job.error:
             results[job.key] = ClipResult.failed(job, job.error)
         else:
@@ -105,18 +153,23 @@ def run_batch(
         except KeyboardInterrupt:
             interrupted = True
 
+    with shielded():  # the report of an interrupted batch is written whole, whatever else arrives
+        return _report(jobs, results, run_id, inputs, out, settings, engine, interrupted, started_at, t0)
+
+
+def _report(jobs, results, run_id, inputs, out, settings, engine, interrupted, started_at, t0) -> BatchResult:
     for job in jobs:
         if job.key not in results:
             record = read_record(job)
             if record and record.run == run_id and record.status == "ok":
                 # Committed by its worker just as the batch was interrupted: it is done.
-                results[job.key] = replace(record, name=job.name)
+                results[job.key] = replace(record, name=job.name, input=job.input, output=job.output, key=job.key)
             else:
                 results[job.key] = ClipResult.for_job(job, "interrupted", error="not finished: the batch was interrupted")
     ordered = [results[job.key] for job in jobs]
     meta = {
-        "inputs": str(Path(inputs).resolve()),
-        "out_dir": str(out.resolve()),
+        "inputs": str(real(inputs)),
+        "out_dir": str(real(out)),
         "engine": getattr(engine, "name", type(engine).__name__),
         "workers": getattr(engine, "workers", None),
         "captioner": __version__,

@@ -12,11 +12,14 @@ from pathlib import Path
 
 from ..asr import make_recognizer
 from ..asr.review import confident_share, needs_review
-from ..errors import CaptionerError, InputError
+from ..errors import CaptionerError, InputError, first_line
 from ..media.probe import probe
 from ..pipeline import caption
+from ..media.files import ffmpeg_url
+from ..processes import child_options
 from ..render.ffmpeg import ffmpeg_exe
 from ..system import available_cores
+from .plan import inside, real
 from .records import canonical, is_done, job_outputs, log_event, read_record, remove_empty_folders, remove_partial_outputs, write_record
 from .schema import ClipResult, Job
 
@@ -60,7 +63,7 @@ class JobRunner:
         except CaptionerError as exc:
             result = ClipResult.failed(job, str(exc))
         except Exception as exc:  # noqa: BLE001 - one bad clip must not stop the batch; the reason goes in the report
-            result = ClipResult.failed(job, f"{type(exc).__name__}: {exc}")
+            result = ClipResult.failed(job, f"{type(exc).__name__}: {first_line(exc)}")
         result.seconds = round(time.monotonic() - started, 2)
         result.run = job.run
         if result.status == "ok":
@@ -79,8 +82,14 @@ class JobRunner:
             raise InputError(job.error)
         info = probe(job.input)  # the reason a broken file fails, before any model loads
         settings = replace(job.settings, encoder=dataclasses.replace(job.settings.encoder, threads=self.threads))
+        out = real(Path(job.state_dir).parent)
+        # Checked again here, where it is written: a folder of OUT_DIR may have become a link since planning.
+        if not inside(_existing_ancestor(Path(job.output).parent), out):
+            raise InputError(f"output {job.output} resolves outside the output folder {out}")
         remove_partial_outputs(job)
         Path(job.output).parent.mkdir(parents=True, exist_ok=True)
+        if not inside(job.output, out):
+            raise InputError(f"output {job.output} resolves outside the output folder {out}")
         # Our own earlier outputs (a changed setting, a deleted sidecar) are replaced; anything else needs --force.
         ours = bool(record and record.output == job.output)
         if ours or job.force or not any(p.exists() for p in job_outputs(job)):
@@ -126,12 +135,19 @@ class JobRunner:
         try:
             subprocess.run(
                 [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-ss", f"{at:.3f}", "-i",
-                 f"file:{Path(job.output).resolve()}", "-frames:v", "1", "-vf", f"scale={THUMB_WIDTH}:-2", "-q:v", "4",
-                 "-threads", str(self.threads), "-y", str(tmp)],
-                check=True, capture_output=True, timeout=120,
+                 ffmpeg_url(job.output), "-frames:v", "1", "-vf", f"scale={THUMB_WIDTH}:-2", "-q:v", "4",
+                 "-threads", str(self.threads), "-f", "image2", "-update", "1", "-y", ffmpeg_url(tmp)],
+                check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=120, **child_options(),
             )
             os.replace(tmp, target)
             return target
         except (subprocess.SubprocessError, OSError):
             tmp.unlink(missing_ok=True)
             return None  # a missing picture on the contact sheet is not a failed caption
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """The deepest folder of ``path`` that exists (what ``mkdir(parents=True)`` would create under)."""
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path

@@ -8,7 +8,7 @@ from pathlib import Path
 import pysubs2
 
 from ..cues import Cue, Transcript, Word
-from ..errors import InputError
+from ..errors import InputError, first_line
 from ..styles.style import CaptionStyle
 from ..text.bidi import is_rtl_text
 from .base import RawCue, SubtitleFormat
@@ -49,7 +49,7 @@ class PysubsFormat(SubtitleFormat):
         try:
             subs = pysubs2.SSAFile.from_string(self.clean(text), format_=self.name)
         except Exception as exc:  # pysubs2 raises several unrelated types on bad input
-            raise InputError(f"{path}: not a valid {self.name.upper()} file ({exc})") from None
+            raise InputError(f"{path}: not a valid {self.name.upper()} file ({first_line(exc)})") from None
         raw = [(event.start / 1000, event.end / 1000, event.plaintext.splitlines())
                for event in subs if not (event.is_comment or event.is_drawing)]
         return raw, []

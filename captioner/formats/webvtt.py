@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from ..cues import Word
 from ..text.bidi import sidecar_line
-from .base import register_format
+from .base import RawCue, register_format
 from .pysubs import PysubsFormat
+from .timed_text import parse_vtt
 
 
 def drop_cue_identifiers(text: str) -> str:
@@ -35,3 +39,7 @@ class WebVTT(PysubsFormat):
 
     def clean(self, text: str) -> str:
         return drop_cue_identifiers(text)
+
+    def parse(self, text: str, path: Path) -> tuple[list[RawCue], list[Word]]:
+        # Entities decoded, tags and NOTE blocks dropped, braces and backslashes kept (see timed_text).
+        return parse_vtt(text), []

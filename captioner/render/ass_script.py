@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pysubs2
 
 from ..cues import Cue
-from ..formats.ass import ass_escape
 from ..styles.colours import ass_colour
 from ..styles.style import STYLE_NAME, CaptionStyle
 from ..text.bidi import is_rtl_text, rtl_mark
 from .layout import layout_cue
 
 
+# libass reads \N, \n and \h as breaks and spaces, {...} as override tags and \{ \} as literal braces
+# (anything else after a backslash is text).  A zero-width non-joiner (in the caption font, invisible,
+# no effect on Latin or a backslash) between a backslash and such a letter keeps the backslash text.
+_ZWNJ = "\u200c"
+_BACKSLASH_ESCAPE = re.compile(r"\\(?=[Nnh{}])")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def libass_text(text: str) -> str:
+    """Caption text as libass draws it exactly: backslashes, braces and all (control characters as spaces)."""
+    text = _BACKSLASH_ESCAPE.sub(lambda m: "\\" + _ZWNJ, _CONTROL.sub(" ", text))
+    return text.replace("{", "\\{").replace("}", "\\}")
+
+
 def _line_text(line: str, first_word: int, inked: Sequence[bool] | None) -> str:
     if inked is None:
-        return ass_escape(line)
+        return libass_text(line)
     # One run per word, each with its own alpha.  The runs are the same whichever
     # word is inked, so the layout is too; with Encoding=-1 libass lays the runs
     # out as one right-to-left paragraph (whole-text layout, rtl-and-peers L8).
     words = [w for w in line.split(" ") if w]
     return " ".join(
-        f"{{\\1a&H{'00' if inked[first_word + i] else 'FF'}&}}{ass_escape(w)}" for i, w in enumerate(words)
+        f"{{\\1a&H{'00' if inked[first_word + i] else 'FF'}&}}{libass_text(w)}" for i, w in enumerate(words)
     )
 
 

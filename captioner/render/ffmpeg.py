@@ -6,6 +6,7 @@ same way: one line, ffmpeg's last error line, never its whole log.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import tempfile
@@ -13,10 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import ffmpeg
 import imageio_ffmpeg
 
 from ..errors import CaptionerError, InputError
+from ..media.files import ffmpeg_input_options, ffmpeg_url
 from ..media.probe import MediaInfo
+from ..processes import child_options
 
 # Codecs each container takes as they are; anything else is re-encoded to AAC.
 _COPYABLE_AUDIO = {
@@ -71,6 +75,41 @@ def audio_args(info: MediaInfo, container: str) -> dict:
     return {"c:a": "aac", "b:a": "192k"}
 
 
+# ffmpeg-python hashes every argument as UTF-8, but a Linux file name is bytes and need not be UTF-8
+# (Python holds the odd bytes as surrogates).  Such a URL enters the graph as a placeholder and is
+# put back when the command line is made (command_args).
+_PLACEHOLDERS: dict[str, str] = {}
+
+
+def _graph_safe(url: str) -> str:
+    try:
+        url.encode("utf-8")
+        return url
+    except UnicodeEncodeError:
+        token = "file:/captioner-name-" + hashlib.sha256(os.fsencode(url)).hexdigest()
+        _PLACEHOLDERS[token] = url
+        return token
+
+
+def media_input(path: str | os.PathLike, **options):
+    """A user's media file as an ffmpeg-python input: an absolute ``file:`` URL, media demuxers only.
+
+    Every input that names a user's file (the video, the interpreter) goes
+    through here, never ``ffmpeg.input(path)``: see :mod:`captioner.media.files`.
+    """
+    return ffmpeg.input(_graph_safe(ffmpeg_url(path)), **ffmpeg_input_options(), **options)
+
+
+def output_url(path: str | os.PathLike) -> str:
+    """An output file for an ffmpeg command line, as an absolute ``file:`` URL."""
+    return _graph_safe(ffmpeg_url(path))
+
+
+def command_args(node) -> list[str]:
+    """An ffmpeg-python node's arguments, with every file name as it really is."""
+    return [_PLACEHOLDERS.get(arg, arg) for arg in node.get_args()]
+
+
 def error_summary(stderr: str, code: int | None) -> str:
     """ffmpeg's last non-empty error line (its log can run to pages), or its exit code."""
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
@@ -84,7 +123,8 @@ def run_ffmpeg(
     # stderr goes to a file: reading it only after stdout closes could deadlock on a full pipe.
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as errors:
         with subprocess.Popen(
-            list(command), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, text=True
+            list(command), cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, text=True,
+            **child_options(),
         ) as proc:
             try:
                 for line in proc.stdout:

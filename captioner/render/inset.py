@@ -16,13 +16,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import ffmpeg
-
 from ..errors import InputError
 from ..media.probe import MediaInfo, probe
 from ..styles.colours import parse_hex_colour, rgb
 from ..styles.presets import MIN_SIGN_FRACTION, Preset
 from ..styles.style import CaptionStyle
+from .ffmpeg import media_input
 from .layout import nominal_pitch
 
 # Chroma-key colours: studio green and blue screens, not pure #00FF00/#0000FF.
@@ -166,7 +165,7 @@ def sign_stream(options: SignOptions, inset: Inset):
         input_args["threads"] = 1
     if options.offset < 0:
         input_args["ss"] = f"{-options.offset:.3f}"
-    stream = ffmpeg.input(f"file:{os.path.abspath(options.path)}", **input_args)["v:0"]
+    stream = media_input(options.path, **input_args)["v:0"]
     delay = max(options.offset, 0.0)
     stream = stream.filter("setpts", f"PTS-STARTPTS+{delay:.3f}/TB")
     # "area" averages the source pixels each output pixel covers: the right filter for

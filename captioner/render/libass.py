@@ -13,17 +13,18 @@ never read as a protocol.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import ffmpeg
 
 from ..cues import Cue
+from ..media.outputs import work_folder
 from ..media.probe import MediaInfo
 from ..styles.style import CaptionStyle
 from .compose import Composition
-from .ffmpeg import EncoderSettings, audio_args, container_for, ffmpeg_exe, run_ffmpeg
+from .ffmpeg import (EncoderSettings, audio_args, command_args, container_for, ffmpeg_exe, media_input, output_url,
+                     run_ffmpeg)
 from .inset import Inset, SignOptions, overlay_position, sign_stream
 from .reframe import Frame, reframe_stream
 from .registry import Renderer, register_renderer
@@ -43,7 +44,7 @@ def build_command(
 ) -> list[str]:
     """ffmpeg's argument list for one pass: reframe the first video stream, overlay the
     interpreter and the caption track on it, encode it, copy the first audio."""
-    source = ffmpeg.input(f"file:{info.path.resolve()}")
+    source = media_input(info.path)
     video = source["v:0"]
     for name, options in filters:
         video = video.filter(name, **options)
@@ -71,13 +72,13 @@ def build_command(
     out_args.update({"fps_mode": "passthrough", "map_metadata": 0, "f": container})
     if container in ("mp4", "mov"):
         out_args["movflags"] = "+faststart"
-    node = ffmpeg.output(*streams, f"file:{output.resolve()}", **out_args)
+    node = ffmpeg.output(*streams, output_url(output), **out_args)
     # With an interpreter the graph scales and overlays a second video; splitting each of
     # those small frames into slices across threads that decoding and x264 already keep
     # busy costs more than it saves (measured with the inset's one-thread decode: ~4%).
     graph_threads = ["-filter_complex_threads", "1"] if sign is not None else []
     return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:1",
-            *graph_threads, *node.get_args(), "-y"]
+            *graph_threads, *command_args(node), "-y"]
 
 
 def burn_cues(
@@ -98,8 +99,8 @@ def burn_cues(
     with its caption band already narrowed for the interpreter inset ``sign``.
     """
     container = container_for(output)
-    with tempfile.TemporaryDirectory(prefix="captioner-") as tmp:
-        work = Path(tmp)
+    # Beside the output: a killed run's folder is then found and removed by the next run that writes it.
+    with work_folder(output) as work:
         (work / "fonts").mkdir()
         # Copied under a plain name: libass reads every font in the folder.
         shutil.copyfile(style.font_path, work / "fonts" / f"caption{style.font_path.suffix}")

@@ -29,6 +29,7 @@ import numpy as np
 from ..captions.timing import cue_words, word_starts
 from ..cues import Cue
 from ..errors import CaptionerError
+from ..processes import child_options
 from ..styles.colours import rgb
 from ..styles.style import CaptionStyle
 from .ass_script import burn_script
@@ -168,7 +169,8 @@ def render_track(
     plain: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     written, writes = 0, []
     with ThreadPoolExecutor(max_workers=2) as pool, \
-            subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+            subprocess.Popen(command, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             **child_options()) as proc:
         assert proc.stdout is not None
         for k, shot in enumerate(shots):
             data = proc.stdout.read(frame_bytes)

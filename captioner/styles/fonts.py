@@ -10,16 +10,24 @@ gives an em of ``F * unitsPerEm / (winAscent + winDescent)`` pixels
 from __future__ import annotations
 
 import functools
-import importlib
+import importlib.metadata
+import os
+import re
 import struct
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import uharfbuzz as hb
 
-from ..errors import CaptionerError
+from ..errors import CaptionerError, InputError
 
 DEFAULT_FONT_PACKAGE = "fontpkg_noto_sans_arabic"
+# The font packages a style may name: the fontpkg family on PyPI (fontpkg-noto-sans-arabic,
+# fontpkg-amiri...), distributions of font files only, under PACKAGE/files/.
+FONT_PACKAGE_PATTERN = re.compile(r"^fontpkg[_-][a-z0-9]+(?:[_-][a-z0-9]+)*$")
+FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
+MAX_FONT_BYTES = 200_000_000
 
 
 @dataclass(frozen=True)
@@ -37,18 +45,53 @@ class FontInfo:
 
 
 def package_font(package: str = DEFAULT_FONT_PACKAGE) -> Path:
-    """The regular font file shipped by a fontpkg-style package (``ROOT/files/*.ttf``)."""
-    try:
-        module = importlib.import_module(package)
-    except ImportError:
-        raise CaptionerError(
-            f"font package {package!r} is missing: pip install {package.replace('_', '-')}"
-        ) from None
-    files = sorted((Path(module.__file__).parent / "files").glob("*.[to]tf"))
+    """The regular font file shipped by a fontpkg package (``PACKAGE/files/*.ttf``), found without importing it.
+
+    A style file is data: the package it names is looked up by its installed
+    metadata (the file list pip recorded) and its font is read as a file;
+    nothing named by the style is imported or run.  Only the fontpkg family
+    of font-only packages may be named (:data:`FONT_PACKAGE_PATTERN`); any
+    other font is a ``font_file``.
+    """
+    if not isinstance(package, str) or not FONT_PACKAGE_PATTERN.match(package.lower()):
+        raise InputError(f"font package {package!r} is not a fontpkg font package (fontpkg_NAME); "
+                         "name a .ttf/.otf file with font_file instead")
+    return _package_font(package.lower().replace("-", "_"))
+
+
+@functools.lru_cache(maxsize=16)
+def _package_font(module: str) -> Path:
+    dist = _installed(module.replace("_", "-"))
+    if dist is None:
+        if module == DEFAULT_FONT_PACKAGE:
+            raise CaptionerError("the caption font is missing: pip install fontpkg-noto-sans-arabic")
+        raise InputError(f"font package {module!r} is not installed here; name a .ttf/.otf file with font_file "
+                         "instead")
+    root = Path(dist.locate_file(module)).resolve()
+    files = []
+    for entry in dist.files or ():
+        parts = Path(str(entry)).parts
+        if len(parts) == 3 and parts[0] == module and parts[1] == "files" and parts[2].lower().endswith(FONT_SUFFIXES):
+            path = Path(dist.locate_file(entry)).resolve()
+            if root in path.parents and path.is_file():
+                files.append(path)
     if not files:
-        raise CaptionerError(f"font package {package!r} ships no .ttf/.otf file")
+        raise CaptionerError(f"font package {module!r} ships no .ttf/.otf file")
+    files.sort()
     regular = [f for f in files if "Regular" in f.name or "[" in f.name]
     return (regular or files)[0]
+
+
+def _installed(distribution: str):
+    """An installed distribution by name, from the interpreter's package folders only (not the current folder)."""
+    try:
+        here = Path.cwd().resolve()
+    except OSError:
+        here = None
+    paths = [p for p in sys.path if p and os.path.isabs(p) and (here is None or Path(p).resolve() != here)]
+    for dist in importlib.metadata.distributions(name=distribution, path=paths):
+        return dist
+    return None
 
 
 @functools.lru_cache(maxsize=8)

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..media.files import local_file, read_data_file
 from .colours import parse_hex_colour
+from .fonts import FONT_PACKAGE_PATTERN, FONT_SUFFIXES, MAX_FONT_BYTES
 
 try:
     import tomllib
@@ -22,6 +24,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 REFERENCE_WIDTH, REFERENCE_HEIGHT = 1080, 1920
+MAX_STYLE_BYTES = 1_000_000  # a house style is a few hundred bytes of TOML
 MIN_SIGN_FRACTION = 1 / 6  # Ofcom's minimum interpreter size (§9)
 
 
@@ -131,6 +134,14 @@ def _text(value: Any) -> str:
     return value
 
 
+def _font_package(value: Any) -> str:
+    # Only a name of the fontpkg family: it is looked up as installed data, never imported (styles/fonts.py).
+    if not isinstance(value, str) or not FONT_PACKAGE_PATTERN.match(value.lower()):
+        raise ValueError(f"must name a fontpkg font package (fontpkg_NAME), not {value!r}; "
+                         "for any other font set font_file")
+    return value
+
+
 def _choice(*options: str):
     def check(value: Any) -> str:
         if value not in options:
@@ -152,7 +163,7 @@ _VALIDATORS = {
     "box_padding_em": _number(0.0, 2.0),
     "box_opacity": _number(0.0, 1.0),
     "text_colour": parse_hex_colour, "box_colour": parse_hex_colour, "highlight_colour": parse_hex_colour,
-    "font_package": _text,
+    "font_package": _font_package,
     "font_file": _text,
     "max_cps": _number(5, 40),
     "max_lines": _number(1, 3, integer=True),
@@ -196,8 +207,15 @@ def _check_consistent(p: Preset, source: str) -> None:
         raise InputError(f"{source}: band_top leaves no room for a caption line above band_bottom")
     if p.min_duration >= p.max_duration:
         raise InputError(f"{source}: min_duration must be shorter than max_duration")
-    if p.font_file and not Path(p.font_file).is_file():
-        raise InputError(f"{source}: font_file {p.font_file!r} does not exist")
+    if p.font_file:
+        if not Path(p.font_file).is_file() and not Path(p.font_file).exists():
+            raise InputError(f"{source}: font_file {p.font_file!r} does not exist")
+        try:
+            local_file(p.font_file, max_bytes=MAX_FONT_BYTES)
+        except InputError as exc:
+            raise InputError(f"{source}: font_file {exc}") from None
+        if not p.font_file.lower().endswith(FONT_SUFFIXES):
+            raise InputError(f"{source}: font_file {p.font_file!r} must be a font file ({', '.join(FONT_SUFFIXES)})")
 
 
 @functools.lru_cache(maxsize=1)
@@ -229,14 +247,17 @@ def load_style(path: str | Path, base: Preset) -> Preset:
     name the file and the key.
     """
     path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise InputError(f"{path}: style file not found")
+    raw = read_data_file(path, "style file", MAX_STYLE_BYTES)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: style file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read style file: {exc}") from None
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: cannot read style file: not UTF-8 text ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: not valid TOML: nested too deeply") from None
     if "preset" in data:
         name = data.pop("preset")
         if not isinstance(name, str) or name not in PRESETS:

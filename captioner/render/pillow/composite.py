@@ -27,10 +27,13 @@ import numpy as np
 from ... import extras
 from ...cues import Cue
 from ...errors import CaptionerError, InputError
+from ...media.files import ffmpeg_url, local_file, open_media
 from ...media.probe import MediaInfo
+from ...processes import child_options
 from ...styles.style import CaptionStyle
 from ..compose import Composition
-from ..ffmpeg import EncoderSettings, audio_args, container_for, error_summary, ffmpeg_exe
+from ..ffmpeg import (EncoderSettings, audio_args, command_args, container_for, error_summary, ffmpeg_exe, media_input,
+                      output_url)
 from ..registry import Renderer, register_renderer
 from .draw import CueDrawer, CueImage, resolve_shaping
 
@@ -126,7 +129,7 @@ def bt709_tags(path: Path) -> dict[str, str]:
     of an HD video that players decode as BT.709.
     """
     try:
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
             cc = container.streams.video[0].codec_context
             if cc.colorspace != 1:  # AVCOL_SPC_BT709
                 return {}
@@ -136,7 +139,7 @@ def bt709_tags(path: Path) -> dict[str, str]:
             if cc.color_trc == 1:
                 tags["color_trc"] = "bt709"
             return tags
-    except (av.error.FFmpegError, IndexError, AttributeError):
+    except (av.error.FFmpegError, InputError, IndexError, AttributeError):
         return {}
 
 
@@ -155,15 +158,15 @@ def encode_command(
     streams = [video]
     out_args = {**encoder.args(), **colour}
     if info.has_audio:
-        source = ffmpeg.input(f"file:{info.path.resolve()}")
+        source = media_input(info.path)
         streams.append(source["a:0"])
         out_args.update(audio_args(info, container))
         out_args["map_metadata"] = 1
     out_args["f"] = container
     if container in ("mp4", "mov"):
         out_args["movflags"] = "+faststart"
-    node = ffmpeg.output(*streams, f"file:{output.resolve()}", **out_args)
-    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", *node.get_args(), "-y"]
+    node = ffmpeg.output(*streams, output_url(output), **out_args)
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", *command_args(node), "-y"]
 
 
 def prefetched(items: Iterable, depth: int = 3) -> Iterator:
@@ -228,7 +231,8 @@ def write_clip(
     command = encode_command(info, tuple(clip.size), rate, output, container, encoder)
     command.remove("-nostdin")  # the frames come on stdin
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors,
+                                **child_options())
         try:
             try:
                 frames = prefetched(clip.iter_frames(fps=fps, dtype="uint8", with_times=True))
@@ -262,13 +266,13 @@ def open_video(path: str | os.PathLike, *, audio: bool = False, info: MediaInfo 
     """
     moviepy = extras.moviepy()
 
-    if not Path(path).is_file():
-        raise InputError(f"{path}: no such file")
+    local_file(path)
     upright = None
     if info is not None and info.rotation % 180:
         upright = (info.display_width, info.display_height)
     try:
-        return moviepy.VideoFileClip(str(path), audio=audio, target_resolution=upright)
+        # An absolute file: URL: moviepy hands the name to ffmpeg as it is (see captioner.media.files).
+        return moviepy.VideoFileClip(ffmpeg_url(path), audio=audio, target_resolution=upright)
     except (OSError, IOError, KeyError, ValueError) as exc:
         raise CaptionerError(f"{path}: moviepy cannot read the video ({str(exc).splitlines()[0]})") from None
 
