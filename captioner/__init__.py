@@ -15,6 +15,7 @@ The Python API (typed; the CLI is a thin layer over it)::
     make_cues(transcript, preset="tiktok") -> list[Cue]
     burn(video, cues_or_subtitle_file, output, renderer="libass") -> Path
     caption(video, output, renderer="libass") -> CaptionResult
+    align(media, subtitle_file, output_json) -> AlignResult      (edited words timed by the audio)
 
 Each takes a :class:`CaptionSettings` or its fields as keywords.
 """
@@ -24,8 +25,10 @@ from .cues import Cue, Transcript, Word  # noqa: E402
 from .errors import CaptionerError, InputError  # noqa: E402
 from .pipeline import CaptionResult, burn, caption, check_cues, make_cues, transcribe  # noqa: E402
 from .settings import CaptionSettings  # noqa: E402
+from .pipeline import AlignResult, align  # noqa: E402
 
 __all__ = [
+    "AlignResult",
     "CaptionResult",
     "CaptionSettings",
     "CaptionerError",
@@ -34,6 +37,7 @@ __all__ = [
     "Transcript",
     "Word",
     "__version__",
+    "align",
     "burn",
     "caption",
     "check_cues",

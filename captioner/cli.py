@@ -151,6 +151,19 @@ def add_encoder(p: argparse.ArgumentParser) -> None:
                    "needs pip install 'captioner[moviepy]')")
 
 
+def add_burn_fitting(p: argparse.ArgumentParser) -> None:
+    """How ``burn`` fits a subtitle file's cues to the caption band and times their words."""
+    g = p.add_argument_group("fitting and timing a subtitle file")
+    g.add_argument("--keep-lines", action="store_true",
+                   help="keep every line exactly as typed; refuse (exit 2, naming the cue) a line wider than the "
+                   "caption band (default: re-flow lines that do not fit, one line on stderr per changed cue)")
+    g.add_argument("--no-align", dest="align", action="store_false",
+                   help="do not align edited words to the audio (default: align them when word times are needed: "
+                   "--highlight word, or a cue cut in time, and no JSON sibling has the same words)")
+    g.add_argument("--lang", default="ar", help="spoken language for aligning words, or 'auto' (default: ar)")
+    g.add_argument("--model", default="base", help="Whisper model for aligning words (default: base, embedded)")
+
+
 def add_recognition(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", default="ar", help="spoken language code, or 'auto' to detect (default: ar)")
     p.add_argument(
@@ -285,6 +298,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_preset(p)
     add_composition(p)
     add_encoder(p)
+    add_burn_fitting(p)
+    p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
+
+    p = sub.add_parser("align", parents=[common], help="time an edited subtitle file's words by the audio",
+                       description="Align the words of SUBS (SRT, VTT, ASS or captioner JSON, edited by hand) to the "
+                       "speech of INPUT with the Whisper model, and write captioner JSON whose words carry start and "
+                       "end times from the audio (what --highlight word and re-flowing use).")
+    p.add_argument("input", metavar="INPUT", help="video or audio file the captions belong to")
+    p.add_argument("--subs", required=True, metavar="SUBS", help="subtitle file (.srt, .vtt, .ass, .json)")
+    p.add_argument("-o", "--output", metavar="OUTPUT.json", help="JSON file to write (default: SUBS with .json)")
+    p.add_argument("--lang", default="ar", help="spoken language code, or 'auto' to detect (default: ar)")
+    p.add_argument("--model", default="base", help="Whisper model (default: base, embedded)")
+    p.add_argument("--compute-type", default="auto", choices=("auto", "int8", "int8_float32", "int16", "float32"),
+                   help="CTranslate2 precision (default: auto, int8)")
     p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
 
     p = sub.add_parser("lint", parents=[common], help="list cues that break the caption rules",
@@ -296,6 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=_bounded(_positive_float, 1000), default=30.0,
                    help="frame rate for the 2-frame gap rule (default: 30)")
     p.add_argument("--size", default="1080x1920", metavar="WxH", help="frame size the captions are for (default: 1080x1920)")
+    p.add_argument("--fix", action="store_true",
+                   help="write the cues re-flowed to fit (as burn draws them), gaps up to 0.5 s closed to 2 frames "
+                   "and too-short cues merged or lengthened, to -o FIXED; then list what still breaks a rule")
+    p.add_argument("-o", "--output", metavar="FIXED", help="with --fix: the file to write (format by extension)")
+    p.add_argument("--force", action="store_true", help="with --fix: overwrite an existing FIXED")
 
     p = sub.add_parser("models", parents=[common], help="list the models here, convert one for openai-whisper",
                        description="Models captioner can run offline. 'models convert' turns the embedded "
@@ -432,8 +464,16 @@ def _print_review(transcript, cues, verbose: bool, where: str) -> None:
 
 def cmd_burn(args) -> int:
     output = pipeline.burn(args.input, args.subs, args.output, settings_from_args(args), force=args.force,
-                           progress=_progress(args))
+                           progress=_progress(args), notify=_info)
     _info(f"wrote {output}")
+    return EXIT_OK
+
+
+def cmd_align(args) -> int:
+    result = pipeline.align(args.input, args.subs, args.output, settings_from_args(args), force=args.force,
+                            progress=_progress(args))
+    words = sum(len(c.words) for c in result.cues)
+    _info(f"wrote {result.path}: {words} words of {len(result.cues)} captions aligned to the audio")
     return EXIT_OK
 
 
@@ -446,12 +486,28 @@ def _frame_size(text: str) -> tuple[int, int]:
 
 
 def cmd_lint(args) -> int:
+    if args.fix or args.output:
+        return _lint_fix(args)
     cues, violations = pipeline.lint_file(args.subs, settings_from_args(args), frame=_frame_size(args.size),
                                           fps=args.fps)
     for violation in violations:
         print(violation)
     _info(f"{len(cues)} captions, {len(violations)} problems" if violations else f"{len(cues)} captions, no problems")
     return EXIT_FAILURE if violations else EXIT_OK
+
+
+def _lint_fix(args) -> int:
+    if not (args.fix and args.output):
+        raise InputError("--fix writes the fixed cues to -o FIXED (the input is never changed); give both")
+    result = pipeline.fix_file(args.subs, args.output, settings_from_args(args), frame=_frame_size(args.size),
+                               fps=args.fps, force=args.force)
+    for line in result.changes:
+        _info(line)
+    for violation in result.violations:
+        print(violation)
+    _info(f"wrote {result.path}: {len(result.cues)} captions, {len(result.changes)} changed; "
+          + (f"{len(result.violations)} problems remain" if result.violations else "no problems remain"))
+    return EXIT_FAILURE if result.violations else EXIT_OK
 
 
 def cmd_models(args) -> int:
@@ -496,6 +552,7 @@ def cmd_review(args) -> int:
 
 COMMANDS = {"caption": cmd_caption, "review": cmd_review, "batch": cmd_batch, "transcribe": cmd_transcribe, "burn": cmd_burn, "lint": cmd_lint,
             "models": cmd_models, "doctor": cmd_doctor}
+COMMANDS["align"] = cmd_align
 
 
 def main(argv: list[str] | None = None) -> int:

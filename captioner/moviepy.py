@@ -27,7 +27,9 @@ from .errors import InputError
 from .formats import load_cues
 from .media.audio import SAMPLE_RATE
 from .media.probe import probe
-from .pipeline import make_cues
+from .captions.reflow import reflow
+from .pipeline import caption_rules, make_cues
+from .render.inset import caption_room
 from .render.pillow.composite import CaptionLayer, open_video
 from .styles.presets import Preset, get_preset
 from .styles.style import CaptionStyle
@@ -61,9 +63,11 @@ def caption_layer(
     shaping: str = "auto",
 ) -> CaptionLayer:
     """Every cue drawn for a frame of ``size``: ``.image_clips()`` gives one moviepy ``ImageClip``
-    per cue; ``.apply(frame, t)`` blends the captions into one RGB frame."""
+    per cue; ``.apply(frame, t)`` blends the captions into one RGB frame.  Cues are re-flowed to
+    fit the caption band first, as ``burn`` does (:func:`captioner.captions.reflow.reflow`)."""
     style = CaptionStyle.for_frame(get_preset(preset) if isinstance(preset, str) else preset, *size)
-    return CaptionLayer(cues, style, shaping=shaping)
+    fitted = reflow(list(cues), caption_rules(style), style.measurer().width, room=caption_room(style)).cues
+    return CaptionLayer(fitted, style, shaping=shaping)
 
 
 def caption_clip(

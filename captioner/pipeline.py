@@ -9,24 +9,27 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .asr import Recognizer, make_recognizer
+from .asr import Recognizer, check_language, make_recognizer
 from .asr.review import review_transcript
 from .captions.lint import Violation, lint
-from .captions.reflow import fit_lines
+from .asr.align import align_words
+from .captions.reflow import Reflowed, reflow, tidy
+from .captions.timing import attach_words, has_word_times
 from .captions.segment import Rules, Segmenter
 from .cues import Cue, Transcript, Word
 from .errors import InputError
-from .formats import dumps, format_for, load_cues, sidecar_paths
+from .formats import dumps, format_for, load_cues, load_words, sidecar_paths
 from .media.audio import load_audio
 from .media.outputs import OutputSet
 from .media.probe import MAX_FRAME_SIDE, MIN_FRAME_SIDE, MediaInfo, probe
 from .progress import NoProgress, Progress
 from .render import get_renderer
 from .render.compose import Composition, compose
+from .render.inset import caption_room
 from .render.ffmpeg import container_for
 from .settings import CaptionSettings
 from .styles.presets import Preset, get_preset
@@ -172,9 +175,16 @@ def burn(
     *,
     force: bool = False,
     progress: Progress | None = None,
+    notify: Callable[[str], None] | None = None,
     **options,
 ) -> Path:
     """Burn cues (or a subtitle file: SRT, VTT, ASS, captioner JSON) into a video.
+
+    Every cue is re-flowed to fit the caption band first (:func:`fit_cues`);
+    ``notify`` gets one line per changed cue (``#5 00:00:10,500 re-broken into
+    2 lines``), and a line when edited words were aligned to the audio.
+    ``keep_lines=True`` keeps the lines as typed and refuses one that does not
+    fit; ``align=False`` never aligns (word times are then shared by length).
 
     Settings (or keywords): ``preset`` and ``style`` (a house-style TOML file
     over it); ``sign`` (an interpreter video, or a
@@ -194,9 +204,17 @@ def burn(
     cues = load_cues(subs) if isinstance(subs, (str, os.PathLike)) else list(subs)
     target = Path(output) if output else default_output(info.path)
     container_for(target)
-    layout = _layout(info, settings, preset, lines=max((len(c.lines) for c in cues), default=1))
-    if layout.sign is not None:
-        cues = fit_lines(cues, caption_rules(layout.style, float(info.fps)), layout.style.measurer().width)
+    notify = notify or (lambda line: None)
+    if isinstance(subs, (str, os.PathLike)):
+        cues = attach_words(cues, _sidecar_words(Path(subs)))
+    layout, flowed = fit_cues(cues, info, settings, preset)
+    untimed = [k for k, cue in enumerate(cues) if not has_word_times(cue)]
+    if untimed and settings.align and info.has_audio and (settings.highlight_words or flowed.split):
+        cues = align_cues(info, cues, untimed, settings, progress, notify)
+        layout, flowed = fit_cues(cues, info, settings, preset)
+    for line in flowed.changes:
+        notify(line)
+    cues = flowed.cues
     with _outputs(info, settings, force) as out:
         _burn(info, cues, layout, out.add(target), settings, progress)
     return target
@@ -286,3 +304,162 @@ def transcribe_to_file(
         cues = make_cues(transcript, preset=preset, frame=frame, fps=float(info.fps), cps=settings.cps)
         write_subtitles(tmp, cues, CaptionStyle.for_frame(preset, *frame), transcript)
     return TranscribeResult(target, transcript, cues)
+
+
+# -- issue 11: every burned cue fits, edited words aligned to the audio, lint --fix --------------------------
+
+
+def _sidecar_words(subs: Path) -> list[Word]:
+    """The timed words that go with a subtitle file: its own (captioner JSON), else its JSON sibling's."""
+    sibling = subs if subs.suffix.lower() == ".json" else subs.with_suffix(".json")
+    if not sibling.is_file():
+        return []
+    try:
+        return load_words(sibling)
+    except InputError:
+        return []  # a sibling that is not captioner JSON has no words for us
+
+
+def fit_cues(
+    cues: Sequence[Cue], info: MediaInfo, settings: CaptionSettings, preset: Preset
+) -> tuple[Composition, Reflowed]:
+    """The output frame's layout and the cues re-flowed to fit its caption band (:func:`reflow`).
+
+    With an interpreter inset above the captions, the inset is placed for the
+    most lines a cue (or a stack of overlapping cues) needs, and the cues are
+    fitted again if that narrowed the band.
+    """
+    lines = max((len(c.lines) for c in cues), default=1) if settings.keep_lines else preset.max_lines
+    layout = _layout(info, settings, preset, lines=lines)
+    for _ in range(4):
+        style = layout.style
+        flowed = reflow(cues, caption_rules(style, float(info.fps), settings.cps), style.measurer().width,
+                        keep_lines=settings.keep_lines, room=layout.caption_room)
+        needed = max((len(c.lines) for c in flowed.cues), default=1)
+        if layout.sign is None or needed <= lines:
+            break
+        lines = needed
+        layout = _layout(info, settings, preset, lines=lines)
+    return layout, flowed
+
+
+def align_cues(info: MediaInfo, cues: Sequence[Cue], which: Sequence[int], settings: CaptionSettings,
+               progress: Progress | None, notify: Callable[[str], None]) -> list[Cue]:
+    """``cues`` with the words of cues ``which`` aligned to the audio of ``info``."""
+    progress = progress or NoProgress()
+    language = check_language(settings.lang)
+    chosen = [cues[k] for k in which]
+    audio = load_audio(info.path)
+    with progress.task("aligning", total=round(sum(c.duration for c in chosen), 1)) as update:
+        aligned = align_words(audio, chosen, model=settings.model, language=language,
+                              compute_type=_ct2_compute_type(settings), progress=update)
+    out = list(cues)
+    silent = 0
+    for k, cue in zip(which, aligned):
+        if any(w.probability > 0 for w in cue.words):
+            out[k] = cue
+        else:
+            silent += 1  # no speech in its time: its words keep sharing its time by length
+    done = len(which) - silent
+    if not done:
+        notify(f"no speech found in the time of the {silent} cue{'s' * (silent != 1)} to align: "
+               "their words share it by word length")
+    else:
+        notify(f"aligned the words of {done} cue{'s' * (done != 1)} to the audio"
+               + (f"; {silent} with no speech in {'their' if silent > 1 else 'its'} time share it by word length"
+                  if silent else ""))
+    return out
+
+
+def _ct2_compute_type(settings: CaptionSettings) -> str:
+    # Alignment runs on CTranslate2 whatever the recognition backend: its types, int8 for auto.
+    return settings.compute_type if settings.compute_type in ("int8", "int8_float32", "int16", "float32") else "auto"
+
+
+@dataclass
+class AlignResult:
+    """What :func:`align` wrote: the JSON file and the cues with their aligned words."""
+
+    path: Path
+    cues: list[Cue]
+
+
+def align(
+    media: str | os.PathLike,
+    subs: str | os.PathLike | Sequence[Cue],
+    output: str | os.PathLike | None = None,
+    settings: CaptionSettings | None = None,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    **options,
+) -> AlignResult:
+    """Align a subtitle file's (or cues') words to the speech of ``media`` and write captioner JSON.
+
+    Every word gets a start and an end from the audio (:func:`align_words`), inside
+    its cue.  ``output`` defaults to SUBS with ``.json``; it must be a ``.json`` file,
+    the format that keeps word timings.  Settings (or keywords): ``lang``, ``model``,
+    ``compute_type``.
+    """
+    settings = settings_for(settings, **options)
+    progress = progress or NoProgress()
+    language = check_language(settings.lang)
+    is_file = isinstance(subs, (str, os.PathLike))
+    if output is None and not is_file:
+        raise InputError("align needs an output .json file for cues given as objects")
+    target = Path(output) if output is not None else Path(subs).with_suffix(".json")
+    if target.suffix.lower() != ".json":
+        raise InputError(f"{target}: align writes captioner JSON, the format that keeps word timings: use -o NAME.json")
+    info = probe(media, require_video=False)
+    if not info.has_audio:
+        raise InputError(f"{media}: no audio stream, nothing to align the words to")
+    cues = load_cues(subs) if is_file else list(subs)
+    inputs = [info.path] + ([Path(subs)] if is_file else [])
+    with OutputSet(force=force, inputs=inputs) as out:
+        tmp = out.add(target)
+        audio = load_audio(info.path)
+        with progress.task("aligning", total=round(info.duration, 1)) as update:
+            aligned = align_words(audio, cues, model=settings.model, language=language,
+                                  compute_type=_ct2_compute_type(settings), progress=update)
+        words = tuple(w for cue in sorted(aligned, key=lambda c: (c.start, c.end)) for w in cue.words)
+        transcript = Transcript(language or "", 1.0, info.duration, words)
+        tmp.write_text(dumps(aligned, "json", transcript=transcript), encoding="utf-8")
+    return AlignResult(target, aligned)
+
+
+@dataclass
+class FixResult:
+    """What :func:`fix_file` wrote: the fixed file, its cues, one line per change, what still breaks a rule."""
+
+    path: Path
+    cues: list[Cue]
+    changes: list[str]
+    violations: list[Violation]
+
+
+def fix_file(
+    subs: str | os.PathLike,
+    output: str | os.PathLike,
+    settings: CaptionSettings | None = None,
+    *,
+    frame: tuple[int, int] = (1080, 1920),
+    fps: float = 30.0,
+    force: bool = False,
+    **options,
+) -> FixResult:
+    """``captioner lint SUBS --fix -o FIXED``: the cues re-flowed to fit, gaps up to 0.5 s closed to two
+    frames and too-short cues merged or lengthened, written to ``output`` (format by extension)."""
+    settings = settings_for(settings, **options)
+    target = Path(output)
+    format_for(target)
+    style = CaptionStyle.for_frame(settings.resolved_preset(), *frame)
+    rules = caption_rules(style, fps, settings.cps)
+    width = style.measurer().width
+    cues = load_cues(subs)
+    cues = attach_words(cues, _sidecar_words(Path(subs)))
+    fixed = tidy(cues, rules, width, room=caption_room(style))
+    words = tuple(w for cue in fixed.cues for w in cue.words)
+    transcript = Transcript("", 1.0, max((c.end for c in fixed.cues), default=0.0), words) if words else None
+    with OutputSet(force=force, inputs=[Path(subs)]) as out:
+        write_subtitles(out.add(target), fixed.cues, style, transcript)
+    return FixResult(target, fixed.cues, fixed.changes, lint(fixed.cues, rules, width))

@@ -61,6 +61,10 @@ class CaptionSettings:
     renderer: str = "libass"
     shaping: str = "auto"  # the pillow renderer's Arabic shaping: auto, raqm or fallback
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
+    # Burning a subtitle file: keep its lines exactly (refuse one that does not fit) instead of
+    # re-flowing; align edited words to the audio when word timings are needed (issue 11).
+    keep_lines: bool = False
+    align: bool = True
 
     def __post_init__(self) -> None:
         for name in ("style", "sign"):

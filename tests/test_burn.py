@@ -117,7 +117,9 @@ def test_ass_sidecar_has_playres_and_rtl_encoding(tmp_path, clip, srt):
     assert subs.info["PlayResX"] == "540" and subs.info["PlayResY"] == "960"
     assert all(s.encoding == -1 for s in subs.styles.values())
     assert subs.styles["Caption"].fontname == "Noto Sans Arabic"
-    assert subs[1].plaintext == "شارك الآن مع TikTok في 2026!"
+    assert {e.style for e in subs} == {"Caption"}  # every event on the style the file defines
+    lines = [e.plaintext for e in subs if not e.is_drawing]
+    assert lines == ["هل انضممت إلى التحدي؟", "شارك الآن مع TikTok في 2026!"]
     ass_out = tmp_path / "edited.ass"
     ass_out.write_text(text, encoding="utf-8")
     assert [c.lines for c in load_cues(ass_out)] == [c.lines for c in load_cues(srt)]
@@ -139,7 +141,7 @@ def test_sidecars_are_utf8_without_bom(tmp_path, srt):
     for fmt in ("srt", "vtt"):
         text = dumps(load_cues(srt), fmt)
         assert not text.encode().startswith(b"\xef\xbb\xbf")
-        assert "\u202b\u200f" in text  # RTL embedding + mark for players without full bidi
+        assert "\u202bشارك الآن مع TikTok في 2026!\u202c" in text  # RTL embedding for players without full bidi
 
 
 def test_captions_appear_and_vanish_on_the_right_frames(tmp_path, clip):

@@ -62,6 +62,11 @@ class FasterWhisperRecognizer(ChunkedRecognizer):
         except (OSError, RuntimeError, ValueError) as exc:
             raise CaptionerError(f"cannot load model {model!r}: {exc}") from None
 
+    @property
+    def whisper_model(self) -> WhisperModel:
+        """The first loaded faster-whisper model (what :func:`captioner.asr.align.align_words` can reuse)."""
+        return self._models[0]
+
     def _seed(self) -> None:
         # Whisper's temperature fallback samples.  CTranslate2 seeds each worker
         # thread's generator when it first samples, so this makes a fresh process

@@ -9,7 +9,8 @@ from ..cues import Cue
 from ..text.arabic import reading_length
 from .segment import Rules, Width
 
-_EPS = 0.0015  # SRT keeps milliseconds, ASS centiseconds: tolerate the rounding
+# SRT keeps milliseconds, ASS centiseconds: tolerate the rounding (each end of a cue rounds by up to 5 ms in ASS).
+_EPS = 0.011
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from ..cues import Cue, Word
@@ -48,6 +48,8 @@ _GLUE_EN = {
 }
 _GLUE = _PREPOSITIONS_AR | _PARTICLES_AR | _CONJUNCTIONS_AR | _VOCATIVE_EXCEPTION_AR | _GLUE_EN
 _STRIP = "\"'«»()[]{}"
+# A kept break (one the creator typed) outweighs every soft preference, never a rule.
+KEEP_BONUS = 10.0
 
 
 def _bare(text: str) -> str:
@@ -74,8 +76,11 @@ def break_cost(before: Word, after: Word | None) -> float:
         cost = min(cost, 0.4)
     if last in CLAUSE_END or pause >= 0.4:
         return cost
-    bare, nxt = _bare(before.text), _bare(after.text)
-    if bare in _GLUE or _is_number(before.text):
+    # A re-flowed cue's units can carry a mark glued to their word ("- هل", "موسيقى ♪"): judge the words.
+    last_word = before.text.rsplit(" ", 1)[-1]
+    first_word = next((p for p in after.text.split(" ") if any(ch.isalnum() for ch in p)), after.text)
+    bare, nxt = _bare(last_word), _bare(first_word)
+    if bare in _GLUE or _is_number(last_word):
         cost += 4.0  # preposition/particle/conjunction + what it governs, number + counted noun
     elif nxt.startswith(("ال", "لل")) and not nxt.startswith(("الذي", "التي", "الذين")):
         cost += 1.5  # noun + adjective, idafa: the next word is (usually) bound to this one
@@ -120,6 +125,7 @@ class LineLayout:
     lines: tuple[str, ...]
     violations: int
     cost: float
+    kept: int = 0  # how many of the breaks asked to be kept it keeps
 
 
 class Segmenter:
@@ -134,8 +140,12 @@ class Segmenter:
     def line_fits(self, line: str) -> bool:
         return reading_length(line) <= self.rules.max_chars and self._width(line) <= self.rules.max_width + 0.5
 
-    def layout(self, words: Sequence[Word]) -> LineLayout:
-        """Best way to put these words on at most ``max_lines`` lines."""
+    def layout(self, words: Sequence[Word], keep: Collection[int] = ()) -> LineLayout:
+        """Best way to put these words on at most ``max_lines`` lines.
+
+        ``keep``: line breaks (word indices a line starts at) to keep where the
+        lines around them fit, such as the breaks a creator typed.
+        """
         best: LineLayout | None = None
         n = len(words)
         for count in range(1, min(self.rules.max_lines, n) + 1):
@@ -145,17 +155,17 @@ class Segmenter:
                 # An overflowing line counts once per word on it, so a word too wide
                 # for any line ends up alone on its line (the documented exception).
                 violations = sum(b - a for a, b, line in zip(bounds, bounds[1:], lines) if not self.line_fits(line))
-                cost = sum(break_cost(words[c - 1], words[c]) for c in cuts)
+                cost = sum(break_cost(words[c - 1], words[c]) - (KEEP_BONUS if c in keep else 0.0) for c in cuts)
                 widths = [self._width(line) for line in lines]
                 for upper, lower in zip(widths, widths[1:]):
                     if upper > lower:  # bottom-heavy "pyramid" preferred
                         cost += 0.8 * (upper - lower) / self.rules.max_width
                 if count > 1 and bounds[-1] - bounds[-2] == 1:
                     cost += 0.6  # orphan word on the last line
-                candidate = LineLayout(lines, violations, cost + 0.01 * count)
+                candidate = LineLayout(lines, violations, cost + 0.01 * count, sum(c in keep for c in cuts))
                 if best is None or (candidate.violations, candidate.cost) < (best.violations, best.cost):
                     best = candidate
-            if best is not None and best.violations == 0 and count == 1:
+            if best is not None and best.violations == 0 and count == 1 and not keep:
                 break  # one line if it fits (Netflix)
         assert best is not None
         return best

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..cues import Cue, Transcript
+from ..cues import Cue, Transcript, Word
 from ..errors import InputError
 from ..media.files import read_data_file
 from ..styles.style import CaptionStyle
@@ -25,7 +25,7 @@ from . import ass, captioner_json, subrip, webvtt  # noqa: F401  (register the f
 from .base import FORMATS, SubtitleFormat, format_for
 
 __all__ = ["FORMATS", "SIDECAR_FORMATS", "SubtitleFormat", "decode_text", "dumps", "format_for", "load_cues",
-           "sidecar_paths"]
+           "load_words", "sidecar_paths"]
 
 # The sidecars written beside a captioned video, with its stem.
 SIDECAR_FORMATS = (".srt", ".vtt", ".ass", ".json")
@@ -92,7 +92,10 @@ def load_cues(path: str | os.PathLike) -> list[Cue]:
         if sum(map(len, lines)) > MAX_CUE_CHARS:
             raise InputError(f"{p}: cue {k} holds {sum(map(len, lines))} characters (a caption has at most "
                              f"{MAX_CUE_CHARS})")
-        if lines and end > start:
+        # A cue typed with no duration (or an end before its start) is kept at its start:
+        # lint reports it and burn shows it for the minimum duration, saying so.
+        end = max(end, start)
+        if lines:
             # captioner JSON keeps every word's timing: the words spoken during the cue.
             spoken = tuple(w for w in words if start - 0.05 <= w.start < end)
             cues.append(Cue(start, end, lines, spoken))
@@ -106,3 +109,16 @@ def check_time(value: float, path: Path, what: str) -> None:
     """A time read from a file: a finite number of seconds from 0 to 24 hours, else one line (exit 2)."""
     if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= MAX_TIME):
         raise InputError(f"{path}: {what} {value!r} is not a time from 0 to {MAX_TIME:g} s")
+
+
+def load_words(path: str | os.PathLike) -> list[Word]:
+    """Every timed word a subtitle file keeps (captioner JSON's ``words``; none for SRT, VTT, ASS)."""
+    p = Path(path)
+    fmt = format_for(p)
+    if not p.exists() and not p.is_symlink():
+        raise InputError(f"{p}: no such file")
+    words = fmt.parse(decode_text(read_data_file(p, "subtitle file", MAX_SUBTITLE_BYTES), p), p)[1]
+    for k, word in enumerate(words, start=1):
+        check_time(word.start, p, f"word {k} start")
+        check_time(word.end, p, f"word {k} end")
+    return words

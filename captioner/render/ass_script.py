@@ -11,6 +11,7 @@ from ..cues import Cue
 from ..styles.colours import ass_colour
 from ..styles.style import STYLE_NAME, CaptionStyle
 from ..text.bidi import is_rtl_text, rtl_mark
+from .centring import ink_offsets
 from .layout import layout_cue
 
 
@@ -48,6 +49,7 @@ def burn_script(
     times: Sequence[tuple[float, float]] | None = None,
     inked: Sequence[Sequence[bool] | None] | None = None,
     region: tuple[int, int, int, int] | None = None,
+    centred: bool = True,
 ) -> pysubs2.SSAFile:
     """The ASS script of the burned captions: positioned lines over per-line boxes.
 
@@ -57,7 +59,8 @@ def burn_script(
     but fully transparent, which is how the caption track finds the pixels of
     the word being spoken.  ``region`` (left, top, width, height) makes the
     script's canvas that part of the frame only, so libass draws no more pixels
-    than the captions cover.
+    than the captions cover.  ``centred`` moves each line so that libass's ink is centred on its
+    box (:mod:`.centring`; ``False`` leaves libass's own placement, for tests that compare).
     """
     subs = pysubs2.SSAFile()
     style.apply_to(subs)
@@ -72,10 +75,24 @@ def burn_script(
     # libass puts the bottom of an \an2 line at baseline + winDescent.
     descent = style.em * style.font.win_descent / style.font.units_per_em
     m = style.measurer()
+    layouts = [layout_cue(cue, style, m) for cue in cues]
+    # Where libass really puts each line's ink (centring.py): the same text as drawn below,
+    # every word inked, so that every state of a highlighted line moves alike.
+    centre: dict[tuple[str, float], float] = {}
+    if centred:
+        lines = []
+        for index, (cue, line_boxes) in enumerate(zip(cues, layouts)):
+            rtl, first_word = is_rtl_text(cue.text), 0
+            for lb in line_boxes:
+                count = len([w for w in lb.text.split(" ") if w])
+                full = None if inked is None or inked[index] is None else [True] * (first_word + count)
+                lines.append((rtl_mark(lb.text, rtl) + _line_text(lb.text, first_word, full), lb.scale))
+                first_word += count
+        centre = ink_offsets(lines, style)
     for index, (cue, (start_s, end_s)) in enumerate(zip(cues, times or [(c.start, c.end) for c in cues])):
         mask = inked[index] if inked is not None else None
         start, end = int(round(start_s * 1000)), int(round(end_s * 1000))
-        line_boxes = layout_cue(cue, style, m)
+        line_boxes = layouts[index]
         if boxes:
             shape = " ".join(
                 f"m {l - dx} {t - dy} l {r - dx} {t - dy} {r - dx} {b - dy} {l - dx} {b - dy}"
@@ -95,15 +112,21 @@ def burn_script(
         rtl = is_rtl_text(cue.text)
         first_word = 0
         for lb in line_boxes:
+            count = len([w for w in lb.text.split(" ") if w])
             text = _line_text(lb.text, first_word, mask)
-            first_word += len([w for w in lb.text.split(" ") if w])
+            full = None if mask is None else [True] * (first_word + count)
+            shift = centre.get((rtl_mark(lb.text, rtl) + _line_text(lb.text, first_word, full), lb.scale), 0.0)
+            first_word += count
+            # A cue with a word wider than the band is drawn smaller (layout_cue), about its baseline.
+            size = f"\\fscx{lb.scale * 100:.2f}\\fscy{lb.scale * 100:.2f}" if lb.scale < 1 else ""
+            x, y = lb.x + shift - dx, lb.baseline + descent * lb.scale - dy
             subs.append(
                 pysubs2.SSAEvent(
                     start=start,
                     end=end,
                     layer=1,
                     style=STYLE_NAME,
-                    text=f"{{\\an2\\q2\\pos({lb.x - dx:.1f},{lb.baseline + descent - dy:.1f})}}{rtl_mark(lb.text, rtl)}{text}",
+                    text=f"{{\\an2\\q2{size}\\pos({x:.1f},{y:.1f})}}{rtl_mark(lb.text, rtl)}{text}",
                 )
             )
     return subs

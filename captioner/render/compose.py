@@ -13,7 +13,7 @@ from ..errors import InputError
 from ..media.probe import MediaInfo
 from ..styles.presets import Preset
 from ..styles.style import CaptionStyle
-from .inset import Inset, SignOptions, check_sign_input, place
+from .inset import Inset, SignOptions, caption_room, check_sign_input, place
 from .reframe import Frame, output_frame
 
 
@@ -25,6 +25,11 @@ class Composition:
     frame: Frame
     style: CaptionStyle
     sign: tuple[SignOptions, Inset] | None = None
+
+    @property
+    def caption_room(self) -> int:
+        """Caption lines that fit above the band's bottom (overlapping cues stack into them)."""
+        return caption_room(self.style, self.sign[1] if self.sign else None)
 
 
 def compose(

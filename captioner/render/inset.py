@@ -114,6 +114,18 @@ def caption_block_height(style: CaptionStyle, lines: int) -> float:
     return lines * nominal_pitch(style)
 
 
+def caption_room(style: CaptionStyle, inset: Inset | None = None) -> int:
+    """How many caption lines fit above the band's bottom: up to the band's top (and the safe
+    area's), or up to the interpreter where it sits above the captions."""
+    g = style.geometry
+    top = max(g.top, g.safe[1])
+    if inset is not None:
+        left, _, right, bottom = inset.rect
+        if left < g.right and right > g.left and bottom <= g.bottom:
+            top = max(top, bottom + round(_GAP_EM * style.em))
+    return max(1, int((g.bottom - top) // nominal_pitch(style)))
+
+
 def place(style: CaptionStyle, source: MediaInfo, options: SignOptions, lines: int) -> tuple[Inset, CaptionStyle]:
     """Place the inset for an interpreter video; return it and the caption style, its band narrowed if need be."""
     g, preset = style.geometry, style.preset

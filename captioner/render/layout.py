@@ -30,6 +30,7 @@ class LineBox:
     x: float  # horizontal centre of the text
     baseline: float
     box: tuple[int, int, int, int]  # left, top, right, bottom
+    scale: float = 1.0  # the text's size relative to the style's em (below 1 for a word wider than the band)
 
 
 # Fully vocalised words with marks above and below: the tallest lines a caption carries.
@@ -52,20 +53,36 @@ def nominal_pitch(style: CaptionStyle) -> float:
     return above + below
 
 
+def cue_scale(lines: Sequence[str], style: CaptionStyle, measurer=None) -> float:
+    """1, or the size a cue is drawn at so that its widest line fits the band.
+
+    Re-flowing (:func:`captioner.captions.reflow.reflow`) leaves a line wider
+    than the band only for a single word wider than the band by itself; the
+    whole cue is then drawn smaller, so no ink ever leaves the band (and the
+    re-flow says so).
+    """
+    m = measurer or style.measurer()
+    widest = max((m.width(line) for line in lines), default=0.0)
+    limit = style.max_line_width
+    return limit / widest if widest > limit + 0.5 else 1.0
+
+
 def layout_cue(cue: Cue, style: CaptionStyle, measurer=None) -> list[LineBox]:
     m = measurer or style.measurer()
     g, p, em = style.geometry, style.preset, style.em
     above, below = _line_metrics(cue.lines, style, m)
     pitch = above + below
     pad = p.box_padding_em * em
+    scale = cue_scale(cue.lines, style, m)
     boxes = []
     n = len(cue.lines)
     for k, line in enumerate(cue.lines):
         box_bottom = g.bottom - (n - 1 - k) * pitch
-        half = m.width(line) / 2 + pad
+        half = m.width(line) * scale / 2 + pad
         left = max(g.left, round(g.centre_x - half))
         right = min(g.right, round(g.centre_x + half))
         boxes.append(
-            LineBox(line, g.centre_x, box_bottom - below, (left, round(box_bottom - pitch), right, round(box_bottom)))
+            LineBox(line, g.centre_x, box_bottom - below, (left, round(box_bottom - pitch), right, round(box_bottom)),
+                    scale)
         )
     return boxes

@@ -32,7 +32,9 @@ from ..errors import CaptionerError
 from ..processes import child_options
 from ..styles.colours import rgb
 from ..styles.style import CaptionStyle
+from ..text.bidi import is_rtl_text, rtl_mark
 from .ass_script import burn_script
+from .centring import needs_measuring
 from .ffmpeg import error_summary
 from .layout import layout_cue
 
@@ -113,7 +115,7 @@ def render_track(
     lefts, rights, tops, bottoms = [], [], [], []
     for boxes in layouts:
         for lb in boxes:
-            half = measurer.width(lb.text) / 2
+            half = measurer.width(lb.text) * lb.scale / 2
             lefts.append(min(lb.box[0], lb.x - half))
             rights.append(max(lb.box[2], lb.x + half))
             tops.append(lb.box[1])
@@ -136,23 +138,53 @@ def render_track(
             frame_cues.append(cues[shot.cue])
             inked.append([i == shot.active for i in range(n)])
     frames = len(frame_cues)
+    # libass draws some lines off the centre it is given (centring.py): they are drawn on a canvas
+    # wider than the region by a margin, measured, moved to their box's centre, then cut to the region.
+    margin = _even(style.em * 1.5, False)
+    canvas = width + 2 * margin
     script = burn_script(frame_cues, style, boxes=False, times=[(k, k + 1) for k in range(frames)], inked=inked,
-                         region=(x0, y0, width, height))
+                         region=(x0 - margin, y0, canvas, height), centred=False)
     script.info.pop("YCbCr Matrix", None)
     script.save(str(work / "render.ass"), encoding="utf-8")
     command = [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
-        "-f", "lavfi", "-i", f"color=c=black@0:s={width}x{height}:r=1:d={frames},format=rgba",
+        "-f", "lavfi", "-i", f"color=c=black@0:s={canvas}x{height}:r=1:d={frames},format=rgba",
         "-vf", "ass=filename=render.ass:fontsdir=fonts:shaping=complex:alpha=1",
         "-frames:v", str(frames), "-f", "rawvideo", "-pix_fmt", "rgba", "pipe:1",
     ]
     text_rgb = np.array(rgb(p.text_colour), dtype=np.float32)
     word_rgb = np.array(rgb(p.highlight_colour), dtype=np.float32)
     box_rgb = np.array(rgb(p.box_colour), dtype=np.float32)
-    frame_bytes = width * height * 4
+    frame_bytes = canvas * height * 4
+    # Per cue, per line: (first row, last row, columns to move right) for lines libass draws off centre.
+    moves: dict[int, list[tuple[int, int, int]]] = {}
 
     def coverage(data: bytes) -> np.ndarray:
-        return np.frombuffer(data, dtype=np.uint8).reshape(height, width, 4)[..., 3].astype(np.float32) * (1 / 255)
+        return np.frombuffer(data, dtype=np.uint8).reshape(height, canvas, 4)[..., 3].astype(np.float32) * (1 / 255)
+
+    def centred(cov: np.ndarray, cue: int) -> np.ndarray:
+        """The canvas coverage with each off-centre line moved onto its box's centre, cut to the region."""
+        if cue not in moves:
+            found = []
+            rtl = is_rtl_text(cues[cue].text)
+            for lb in layouts[cue]:
+                if not needs_measuring(rtl_mark(lb.text, rtl) + lb.text, style, measurer):
+                    continue
+                top, bottom = max(lb.box[1] - y0, 0), min(lb.box[3] - y0, height)
+                cols = np.flatnonzero((cov[top:bottom] >= 0.25).any(axis=0))
+                if len(cols):
+                    shift = round((lb.box[0] + lb.box[2]) / 2 - x0 + margin - (cols[0] + cols[-1] + 1) / 2)
+                    if shift:
+                        found.append((top, bottom, shift))
+            moves[cue] = found
+        out = cov.copy() if moves[cue] else cov
+        for top, bottom, shift in moves[cue]:
+            out[top:bottom] = np.roll(cov[top:bottom], shift, axis=1)
+            if shift > 0:
+                out[top:bottom, :shift] = 0
+            else:
+                out[top:bottom, shift:] = 0
+        return np.ascontiguousarray(out[:, margin : margin + width])
 
     def composite(text: np.ndarray, colour, box_alpha: np.ndarray) -> np.ndarray:
         # Text over the translucent box ("over" operator, straight alpha).
@@ -177,7 +209,7 @@ def render_track(
             if len(data) != frame_bytes:
                 break
             if shot.cue not in plain:
-                text = coverage(data)
+                text = centred(coverage(data), shot.cue)
                 box_alpha = np.zeros((height, width), dtype=np.float32)
                 for left, top, right, bottom in (lb.box for lb in layouts[shot.cue]):
                     box_alpha[max(top - y0, 0) : bottom - y0, max(left - x0, 0) : right - x0] = p.box_opacity
@@ -187,7 +219,7 @@ def render_track(
                 data = proc.stdout.read(frame_bytes)
                 if len(data) != frame_bytes:
                     break
-                word = coverage(data)
+                word = centred(coverage(data), shot.cue)
                 ys, xs = np.flatnonzero(word.any(axis=1)), np.flatnonzero(word.any(axis=0))
                 if len(ys):
                     image = image.copy()

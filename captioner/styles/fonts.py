@@ -137,6 +137,12 @@ class TextMeasurer:
             self._cache[text] = sum(p.x_advance for p in buf.glyph_positions) * self._scale
         return self._cache[text]
 
+    def opens_with_mark(self, text: str) -> bool:
+        """Whether the leftmost glyph of the shaped line has no advance (a dot or mark placed before its
+        letter): libass centres such lines off their advance centre (:mod:`captioner.render.centring`)."""
+        buf = self._shape(text)
+        return bool(buf.glyph_positions) and buf.glyph_positions[0].x_advance == 0
+
     def ink_extent(self, text: str) -> tuple[float, float]:
         """(highest ink above the baseline, lowest ink below it) in pixels, marks included."""
         buf = self._shape(text)

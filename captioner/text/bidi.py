@@ -18,7 +18,6 @@ BIDI_CONTROLS = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u206
 INVISIBLE = BIDI_CONTROLS | {"\u200c", "\u200d", "\ufeff"}
 
 _BIDI_RE = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
-_LTR_RUN_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F][A-Za-z0-9\u00C0-\u024F.,:%/@#&+'_-]*(?: [A-Za-z0-9\u00C0-\u024F][A-Za-z0-9\u00C0-\u024F.,:%/@#&+'_-]*)*")
 
 
 def strip_bidi_controls(text: str) -> str:
@@ -50,13 +49,24 @@ def is_rtl(text: str) -> bool:
 
 
 def is_rtl_text(text: str) -> bool:
-    """True when right-to-left letters outnumber left-to-right ones.
+    """True when more of its words are right-to-left than left-to-right (a tie: the first strong character).
 
     A caption's direction is decided for the whole cue, not per line by its
-    first strong character: "TikTok يجمعنا اليوم!" is an Arabic line.
+    first strong character: "TikTok يجمعنا اليوم!" is an Arabic line, and so is
+    "انضم إلى TikTok و Instagram الآن" (words, not letters, are counted: two
+    brand names outweigh four Arabic words in letters).
     """
-    rtl, ltr = bidi_class_counts(text)
-    return rtl > ltr
+    rtl = ltr = 0
+    for word in text.split():
+        for ch in word:
+            cls = unicodedata.bidirectional(ch)
+            if cls in ("R", "AL"):
+                rtl += 1
+                break
+            if cls == "L":
+                ltr += 1
+                break
+    return rtl > ltr if rtl != ltr else is_rtl(text)
 
 
 def rtl_mark(line: str, rtl: bool) -> str:
@@ -65,17 +75,36 @@ def rtl_mark(line: str, rtl: bool) -> str:
     return RLM if rtl and not is_rtl(line) else ""
 
 
-def sidecar_line(line: str, rtl: bool | None = None) -> str:
-    """Add directional marks so SRT/VTT players without full bidi keep an RTL line in place.
+def needs_embedding(line: str) -> bool:
+    """Whether a line of a right-to-left cue shows differently in a left-to-right paragraph.
 
-    The line is embedded right-to-left (RLE … PDF), so a player that lays the
-    paragraph out left-to-right still orders its runs as an RTL paragraph
-    would; RLMs inside the embedding hold trailing neutral punctuation
-    (``!``, ``.``) at the logical end for players that only honour marks, and
-    Latin and digit runs are fenced with LRM so neighbouring punctuation does
-    not join them.  The text stays in logical order; LTR lines are unchanged.
+    It does when anything in it is not right-to-left: a Latin word, digits, or
+    neutral punctuation at either end (``!``, ``.``, a speaker dash, ``♪``).  A
+    line of Arabic words that starts and ends with an Arabic letter or mark
+    (``؟`` and ``،`` are Arabic) shows the same either way.
     """
-    if not (is_rtl_text(line) if rtl is None else rtl):
+    text = line.strip()
+    if not text:
+        return False
+    if unicodedata.bidirectional(text[0]) not in ("R", "AL") or unicodedata.bidirectional(text[-1]) not in ("R", "AL", "NSM"):
+        return True
+    return any(unicodedata.bidirectional(ch) in ("L", "EN", "AN") for ch in text)
+
+
+def sidecar_line(line: str, rtl: bool | None = None) -> str:
+    """A line of an SRT/VTT sidecar: a right-to-left line embedded right-to-left (RLE … PDF) where it needs it.
+
+    Measured (``bench/direction_marks.py``, README "Direction marks"): players
+    that lay SRT out left-to-right (ffmpeg's ``subtitles`` filter and tools
+    built on it) need the embedding for a line with a Latin word, digits or
+    neutral punctuation at an end; players that take each line's direction from
+    its first strong character (mpv, browsers' WebVTT) need it for a line that
+    opens with a Latin word.  RLE … PDF does both, with two marks.  RLMs at the
+    ends and LRMs around Latin runs (what captioner wrote before) changed
+    nothing any player showed, and an isolate (RLI … PDI) does the same as the
+    embedding but older bidi implementations ignore it.  A line of Arabic only
+    gets no mark; the text stays in logical order; LTR lines are unchanged.
+    """
+    if not (is_rtl_text(line) if rtl is None else rtl) or not needs_embedding(line):
         return line
-    fenced = _LTR_RUN_RE.sub(lambda m: LRM + m.group(0) + LRM, line)
-    return RLE + RLM + fenced + RLM + PDF
+    return RLE + line + PDF

@@ -103,7 +103,9 @@ class CueDrawer:
         if self.shaping == "fallback":
             _reshaper()  # fail now, not on the first Arabic line
             visual_order("", True)
-        self.font = ImageFont.truetype(str(style.font_path), style.em * SUPERSAMPLE, layout_engine=layout)
+        self._truetype = functools.partial(ImageFont.truetype, str(style.font_path), layout_engine=layout)
+        self.font = self._truetype(style.em * SUPERSAMPLE)
+        self._scaled_fonts = {1.0: self.font}
         self._measurer = style.measurer()
         p = style.preset
         self._text_rgb = np.array(rgb(p.text_colour), dtype=np.float32)
@@ -116,6 +118,12 @@ class CueDrawer:
             return line, ({"direction": "rtl", "language": "ar"} if rtl else {"direction": "ltr"})
         # The fallback: presentation forms in visual order, drawn as they are by basic layout.
         return visual_order(line, rtl), {}
+
+    def font_for(self, scale: float):
+        """The font at ``scale`` times the style's em (a cue with a word wider than the band is drawn smaller)."""
+        if scale not in self._scaled_fonts:
+            self._scaled_fonts[scale] = self._truetype(self.style.em * scale * SUPERSAMPLE)
+        return self._scaled_fonts[scale]
 
     def layout(self, cue: Cue) -> list[LineBox]:
         return layout_cue(cue, self.style, self._measurer)
@@ -133,7 +141,7 @@ class CueDrawer:
         right, bottom = max(lb.box[2] for lb in boxes), max(lb.box[3] for lb in boxes)
         k = SUPERSAMPLE
         for lb, text, kwargs in lines:
-            l, t, r, b = self.font.getbbox(text, anchor="ms", **kwargs)
+            l, t, r, b = self.font_for(lb.scale).getbbox(text, anchor="ms", **kwargs)
             left, top = min(left, int(lb.x + l / k)), min(top, int(lb.baseline + t / k))
             right, bottom = max(right, int(lb.x + r / k) + 1), max(bottom, int(lb.baseline + b / k) + 1)
         left, top = max(0, left - 1), max(0, top - 1)
@@ -143,7 +151,8 @@ class CueDrawer:
         coverage_img = self._image.new("L", (width * k, height * k), 0)
         pen = self._draw.Draw(coverage_img)
         for lb, text, kwargs in lines:
-            pen.text(((lb.x - left) * k, (lb.baseline - top) * k), text, fill=255, font=self.font, anchor="ms", **kwargs)
+            pen.text(((lb.x - left) * k, (lb.baseline - top) * k), text, fill=255, font=self.font_for(lb.scale),
+                     anchor="ms", **kwargs)
         coverage = np.asarray(coverage_img.reduce(k), dtype=np.float32) / 255
         box_alpha = np.zeros((height, width), dtype=np.float32)
         for bl, bt, br, bb in (lb.box for lb in boxes):
