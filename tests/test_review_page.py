@@ -619,3 +619,36 @@ def test_every_review_reason_and_string_is_translated():
         table = json.loads((conftest.ROOT / "captioner" / "review" / "i18n" / f"{ui}.json").read_text(encoding="utf-8"))
         assert set(english) <= set(table), (ui, set(english) - set(table))
         assert all(f"reason.{r}" in strings(ui) for r in REASONS), ui
+
+
+@pytest.mark.slow
+def test_typed_words_are_aligned_to_the_audio_on_save(tmp_path, speech_clips):
+    """The words a person types are timed from the speech (as burn aligns them), the words left keep the recogniser's."""
+    from captioner.asr.align import align_words
+    from captioner.cues import Cue, Transcript, Word
+    from captioner.media.audio import load_audio
+    from captioner.pipeline import write_subtitles
+
+    clip = tmp_path / "speech.mp4"
+    shutil.copy(speech_clips[0], clip)  # «مرحبا بكم في حملة اصنع الخير.» in the sample's synthetic voice
+    heard = ["مرحبا", "بكم", "في", "رحلة", "الخير."]
+    times = [(0.3, 1.2), (1.2, 1.9), (1.9, 2.3), (2.3, 3.3), (4.2, 5.4)]
+    words = [Word(t, a, b, 0.3 if t == "رحلة" else 0.9, review=t == "رحلة", why=("low-probability",) if t == "رحلة" else ())
+             for t, (a, b) in zip(heard, times)]
+    cue = Cue(0.1, 5.7, (" ".join(heard),), tuple(words))
+    style = reviewpage.CaptionStyle.for_frame(reviewpage.get_preset("tiktok"), 1080, 1920)
+    for ext in (".srt", ".vtt", ".ass", ".json"):
+        write_subtitles(sidecar(clip, ext), [cue], style, Transcript("ar", 1.0, 5.8, tuple(words)))
+    fixed = "مرحبا بكم في حملة اصنع الخير."
+    with review_server(str(clip), "--ui", "en") as server:
+        status, doc = _api(server, "POST", "/api/clips/0/save",
+                           {"revision": 0, "cues": [{"start": 0.1, "end": 5.7, "lines": [fixed]}]})
+    assert status == 200 and doc["aligned"] == 1 and doc["align_error"] == "", doc
+    saved = {w["text"]: w for w in read_json(clip)["words"]}
+    assert [saved[t]["start"] for t in ("مرحبا", "بكم", "في", "الخير.")] == [0.3, 1.2, 1.9, 4.2]  # kept as recognised
+    direct = align_words(load_audio(clip), [Cue(0.1, 5.7, (fixed,))], model="base", language="ar")[0].words
+    for typed in ("حملة", "اصنع"):
+        word, expected = saved[typed], next(w for w in direct if w.text == typed)
+        assert word["review"] is False and 0 < word["probability"] < 1, word
+        assert abs(word["start"] - expected.start) < 0.02 and abs(word["end"] - expected.end) < 0.02, (word, expected)
+    assert 0.1 <= saved["حملة"]["start"] < saved["حملة"]["end"] <= saved["اصنع"]["start"] < saved["اصنع"]["end"] <= 5.7

@@ -16,24 +16,16 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
 from pathlib import Path
 
-from ..captions.reflow import fit_lines
-from ..captions.segment import Rules
 from ..cues import Cue
-from ..render.compose import Composition
+from ..media.probe import MediaInfo
+from ..pipeline import fit_cues
 from ..render.ffmpeg import ffmpeg_exe
 from ..render.track import render_track
+from ..settings import CaptionSettings
 
 _CACHE_SIZE = 512
-
-
-def burned_cues(cues: Sequence[Cue], layout: Composition, rules: Rules) -> list[Cue]:
-    """The cues as ``burn`` hands them to the renderer (re-flowed where the band narrows for the interpreter)."""
-    if layout.sign is not None:
-        return fit_lines(cues, rules, layout.style.measurer().width)
-    return list(cues)
 
 
 class CaptionPreview:
@@ -43,31 +35,36 @@ class CaptionPreview:
     burn does); renders are serialised, as they share it.  ``close`` removes it.
     """
 
-    def __init__(self, layout: Composition, rules: Rules) -> None:
-        self.layout = layout
-        self.rules = rules
+    def __init__(self, info: MediaInfo, settings: CaptionSettings) -> None:
+        self.info = info
+        self.settings = settings
+        self.preset = settings.resolved_preset()
         self._lock = threading.Lock()
-        self._cache: OrderedDict[tuple, list[dict]] = OrderedDict()
+        self._cache: OrderedDict[tuple, tuple[list[dict], list[str]]] = OrderedDict()
         self._work = Path(tempfile.mkdtemp(prefix="captioner-review-"))
+        layout, _ = fit_cues([], info, settings, self.preset)
         style = layout.style
         (self._work / "fonts").mkdir()
         shutil.copyfile(style.font_path, self._work / "fonts" / f"caption{style.font_path.suffix}")
 
-    def render(self, cue: Cue) -> list[dict]:
-        """The shots of one cue as burned: ``{start, end, x, y, width, height, png}`` (PNG as base64).
+    def render(self, cue: Cue) -> tuple[list[dict], list[str]]:
+        """The shots of one cue as burned: ``{start, end, x, y, width, height, png}`` (PNG as base64), and
+        what the burn's re-flow changes about it (``#1 00:00:00,200 re-broken into 2 lines``).
 
-        Usually one; several where the burn cuts the cue in parts.
+        Usually one shot; several where the burn cuts the cue in parts over its time.
         """
         key = (cue.start, cue.end, cue.lines)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-            parts = burned_cues([cue], self.layout, self.rules)
+            # The burn's own re-flow (pipeline.fit_cues): lines re-broken to fit the band, a cue too long cut in time.
+            layout, flowed = fit_cues([cue], self.info, self.settings, self.preset)
+            parts = flowed.cues
             shots: list[dict] = []
             for old in self._work.glob("shot*.png"):
                 old.unlink()
-            track = render_track(parts, self.layout.style, self._work, ffmpeg_exe())
+            track = render_track(parts, layout.style, self._work, ffmpeg_exe())
             if track is not None:
                 drawn = [c for c in parts if c.end > c.start and c.lines]
                 for k, part in enumerate(drawn):
@@ -75,10 +72,10 @@ class CaptionPreview:
                     shots.append({"start": part.start, "end": part.end, "lines": list(part.lines),
                                   "x": track.x, "y": track.y, "width": track.width, "height": track.height,
                                   "png": base64.b64encode(png).decode("ascii")})
-            self._cache[key] = shots
+            self._cache[key] = (shots, list(flowed.changes))
             if len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
-            return shots
+            return self._cache[key]
 
     def close(self) -> None:
         with self._lock:

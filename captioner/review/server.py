@@ -45,7 +45,7 @@ from ..errors import CaptionerError, InputError
 from ..styles.presets import get_preset
 from ..styles.style import preset_font
 from .i18n import direction, strings
-from .session import ClipFiles, Conflict, ReviewClip
+from .session import Aligner, ClipFiles, Conflict, ReviewClip
 
 STATIC = Path(__file__).with_name("static")
 # Every file the page is made of: name in the URL -> (file, media type).  Nothing else is served from disk.
@@ -69,7 +69,8 @@ class Review:
         self.ui = ui
         self.batch = batch
         gate = threading.Lock()  # one burn at a time: two encodes on a small machine only slow each other
-        self.clips = [ReviewClip(i, files, burn_gate=gate, ui=ui) for i, files in enumerate(clips)]
+        aligner = Aligner()  # one alignment model for every clip
+        self.clips = [ReviewClip(i, files, burn_gate=gate, ui=ui, aligner=aligner) for i, files in enumerate(clips)]
 
     def clip(self, index: int) -> ReviewClip:
         if not 0 <= index < len(self.clips):
@@ -241,7 +242,7 @@ def create_app(review: Review, *, token: str, port: int) -> Guard:
                 if action == "check":
                     return {"cues": clip.check(payload)}
                 if action == "render":
-                    return {"shots": clip.render(payload)}
+                    return clip.render(payload)
                 if action == "save":
                     return clip.save(payload)
                 if action == "reviewed":

@@ -20,11 +20,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..asr.align import align_words, load_aligner
 from ..batch.records import load_record, save_record
 from ..captions.lint import lint
 from ..cues import Cue, Transcript, Word
 from ..errors import CaptionerError, InputError
 from ..formats import FORMATS, SIDECAR_FORMATS, decode_text, dumps, format_for, load_cues, sidecar_paths
+from ..media.audio import load_audio
 from ..media.outputs import OutputSet
 from ..media.probe import MediaInfo, probe
 from ..pipeline import burn, caption_rules
@@ -78,12 +80,13 @@ class BurnJob:
     revision: int = 0
     error: str = ""
     seconds: float | None = None
+    changes: list[str] = field(default_factory=list)  # what the burn's re-flow and alignment said
     cancel: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
     def to_dict(self) -> dict:
         return {"state": self.state, "progress": round(self.progress, 4), "revision": self.revision,
-                "error": self.error, "seconds": self.seconds}
+                "error": self.error, "seconds": self.seconds, "changes": list(self.changes)}
 
 
 class _BurnProgress:
@@ -126,13 +129,39 @@ def existing_sidecar(output: Path) -> Path | None:
     return text_paths[0] if text_paths else None
 
 
+# CTranslate2's compute types: alignment runs on CTranslate2 whatever the recognition backend ("auto": int8).
+_CT2_TYPES = ("int8", "int8_float32", "int16", "float32")
+
+
+class Aligner:
+    """The Whisper model that aligns typed words to the audio: loaded on the first save that needs it, shared by
+    every clip of the review, used by one save at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: dict[tuple[str, str], object] = {}
+
+    def align(self, audio, cues: Sequence[Cue], settings: CaptionSettings, language: str | None) -> list[Cue]:
+        compute = settings.compute_type if settings.compute_type in _CT2_TYPES else "auto"
+        with self._lock:
+            key = (settings.model, compute)
+            if key not in self._models:
+                self._models[key] = load_aligner(settings.model, compute)
+            return align_words(audio, cues, model=settings.model, language=language, compute_type=compute,
+                               whisper=self._models[key])
+
+
 class ReviewClip:
     """A clip's captions under review.  Thread-safe: the server calls it from worker threads."""
 
     def __init__(self, index: int, files: ClipFiles, *, burn_gate: threading.Lock | None = None,
-                 ui: str = "en") -> None:
+                 ui: str = "en", aligner: Aligner | None = None) -> None:
         self.index = index
         self.ui = ui
+        self.aligner = aligner or Aligner()
+        self._audio = None
+        self.aligned = 0  # cues whose typed words the last save aligned to the audio
+        self.align_error = ""
         self.files = files
         self._lock = threading.RLock()
         self._burn_gate = burn_gate or threading.Lock()
@@ -185,7 +214,7 @@ class ReviewClip:
             self.rules = caption_rules(self.layout.style, float(self.info.fps), settings.cps)
             self._measurer = self.layout.style.measurer()
             self._read_captions(first=True)
-            self._preview = CaptionPreview(self.layout, self.rules)
+            self._preview = CaptionPreview(self.info, settings)
             self.loaded = True
 
     def _read_captions(self, first: bool = False) -> None:
@@ -294,6 +323,8 @@ class ReviewClip:
                 "output": {"path": str(self.files.output), "exists": self.files.output.is_file()},
                 "saves": [str(p) for p in self.files.sidecars.values()],
                 "flagged": self.flagged_count(),
+                "aligned": self.aligned,
+                "align_error": self.align_error,
                 "cues": cues,
                 "burn": self.burn_job.to_dict(),
             }
@@ -308,16 +339,17 @@ class ReviewClip:
         return [{"lines": list(e.lines), "rtl": is_rtl_text(" ".join(e.lines)), "problems": p}
                 for e, p in zip(edits, problems)]
 
-    def render(self, payload) -> list[dict]:
-        """One cue (as the page has it now) drawn as the burn will draw it."""
+    def render(self, payload) -> dict:
+        """One cue (as the page has it now) drawn as the burn will draw it, and what the burn changes about it."""
         self.ensure_loaded()
         assert self.info is not None and self._preview is not None
         if not isinstance(payload, dict):
             raise InputError("the request must be a JSON object")
         edit = parse_cue(payload.get("cue"), 0, self.info.duration)
         if not edit.lines:
-            return []
-        return self._preview.render(as_cue(edit))
+            return {"shots": [], "changes": []}
+        shots, changes = self._preview.render(as_cue(edit))
+        return {"shots": shots, "changes": changes}
 
     # -- saving -------------------------------------------------------------------------------------------------
 
@@ -340,11 +372,42 @@ class ReviewClip:
             words = list(self.words)
             for i in {i for e in edits for i in e.accepted}:
                 words[i] = accepted(words[i])
-            cues = self._rebuild(edits, words)
+            cues, typed = self._rebuild(edits, words)
+            cues = self._align_typed(cues, typed)
             self._write(cues, self.revision + 1, self.reviewed)
         return self.document()
 
-    def _rebuild(self, edits: Sequence[CueEdit], words: list[Word]) -> list[Cue]:
+    def _align_typed(self, cues: list[Cue], typed: list[list[int]]) -> list[Cue]:
+        """The words a person typed, timed from the audio (CTranslate2 ``Whisper.align``, as ``burn`` does);
+        the recognised words they left keep the recogniser's timing.  A cue with no speech in its time keeps
+        its typed words shared out by length."""
+        assert self.info is not None
+        todo = [k for k, positions in enumerate(typed) if positions]
+        self.aligned, self.align_error = 0, ""
+        settings = self.files.settings
+        if not todo or not settings.align or not self.info.has_audio:
+            return cues
+        try:
+            if self._audio is None:
+                self._audio = load_audio(self.info.path)
+            language = self.language if self.language not in ("", "und") else settings.lang
+            aligned = self.aligner.align(self._audio, [cues[k] for k in todo], settings,
+                                         None if language in (None, "auto") else language)
+        except CaptionerError as exc:
+            self.align_error = str(exc)  # saved all the same, typed words timed by length
+            return cues
+        out = list(cues)
+        for k, timed in zip(todo, aligned):
+            cue = cues[k]
+            if len(timed.words) != len(cue.words) or not any(w.probability > 0 for w in timed.words):
+                continue
+            mine = set(typed[k])
+            out[k] = replace(cue, words=tuple(replace(timed.words[i], review=False, why=()) if i in mine else w
+                                              for i, w in enumerate(cue.words)))
+            self.aligned += 1
+        return out
+
+    def _rebuild(self, edits: Sequence[CueEdit], words: list[Word]) -> tuple[list[Cue], list[list[int]]]:
         """The edited cues with their words: recognised words kept where their text is, typed ones new.
 
         Words spoken in no cue stay as they are unless a cue now takes them;
@@ -352,14 +415,15 @@ class ReviewClip:
         """
         per_cue, _ = assign_words([(e.start, e.end) for e in edits], words)
         taken: set[int] = set()
-        cues = []
+        cues, typed = [], []
         for edit, idx in zip(edits, per_cue):
-            cue_words, _typed, kept = rebuild_words(edit, [words[i] for i in idx])
+            cue_words, new, kept = rebuild_words(edit, [words[i] for i in idx])
             taken.update(idx[k] for k in kept)
             cues.append(as_cue(edit, cue_words))
+            typed.append(new)
         loose = set(range(len(self.words) - len(self._loose), len(self.words)))  # self.words ends with the loose ones
         self._loose = [w for i, w in enumerate(words) if i in loose and i not in taken]
-        return cues
+        return cues, typed
 
     def _write(self, cues: list[Cue], revision: int, reviewed: bool) -> None:
         assert self.info is not None and self.layout is not None
@@ -417,7 +481,7 @@ class ReviewClip:
         started = time.monotonic()
         try:
             burn(self.files.source, cues, self.files.output, self.files.settings, force=True,
-                 progress=_BurnProgress(job))
+                 progress=_BurnProgress(job), notify=job.changes.append)
             job.progress, job.state = 1.0, "done"
         except BurnCancelled:
             job.state, job.error = "cancelled", "stopped before it finished; nothing was written"

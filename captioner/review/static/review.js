@@ -565,8 +565,8 @@
     const i = cueAt(time);
     if (i < 0) { hideCaption(); return; }
     const key = previewKey(state.cues[i]);
-    const shots = state.previews.get(key);
-    if (shots) showShots(shots, time);
+    const preview = state.previews.get(key);
+    if (preview) showShots(preview, time);
     else requestPreview(i, key);
   }
 
@@ -578,7 +578,7 @@
       const result = await api("POST", `/api/clips/${clip}/render`,
         { cue: { start: c.start, end: c.end, lines: linesOf(c.text) } });
       if (clip !== state.clip) return;
-      state.previews.set(key, result.shots);
+      state.previews.set(key, { shots: result.shots, changes: result.changes });
       if (state.previews.size > 400) state.previews.delete(state.previews.keys().next().value);
       updatePreview();
     } catch (error) {
@@ -594,7 +594,8 @@
     $("preview-note").textContent = "";
   }
 
-  function showShots(shots, time) {
+  function showShots(preview, time) {
+    const shots = preview.shots;
     if (!shots.length) { hideCaption(); return; }
     const shot = shots.find((s) => s.start <= time && time < s.end) || shots[0];
     const frame = state.doc.frame;
@@ -607,7 +608,8 @@
     caption.style.top = `${(shot.y / frame.height) * 100}%`;
     caption.style.width = `${(shot.width / frame.width) * 100}%`;
     caption.hidden = false;
-    $("preview-note").textContent = shots.length > 1 ? t("preview_parts", { n: shots.length }) : "";
+    // What the burn's re-flow does to this cue (re-broken lines, cut in parts), as burn will say it.
+    $("preview-note").textContent = preview.changes.map((line) => line.replace(/^#\d+ \S+ /, "")).join("; ");
   }
 
   function setupStage(doc) {
@@ -771,6 +773,7 @@
   function showBurn(job, clip) {
     const bar = $("burn-progress"), label = $("burn-progress-label"), status = $("burn-status"), result = $("result");
     const running = job.state === "running";
+    $("burn-changes").replaceChildren(...(job.changes || []).map((line) => h("li", { text: line })));
     bar.hidden = label.hidden = !running;
     $("burn").disabled = running;
     if (running) {
