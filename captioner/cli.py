@@ -365,6 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_port, default=0, metavar="N",
                    help="port on 127.0.0.1 (default: a free one)")
     add_caption_options(p)
+    g = p.add_argument_group("fitting and timing edited captions (as burn)")
+    g.add_argument("--keep-lines", action="store_true",
+                   help="Burn keeps every line exactly as typed and refuses one wider than the caption band "
+                   "(default: re-flowed, as the page's caption shows)")
+    g.add_argument("--no-align", dest="align", action="store_false",
+                   help="Save does not align typed words to the audio (default: it does, as burn does)")
 
     sub.add_parser("doctor", parents=[common], help="check ffmpeg, libass, the font and the model",
                    description="Check which ffmpeg is used and whether it has libass, the caption font, the embedded "

@@ -160,7 +160,7 @@ def test_arabic_correction_is_saved_and_burned(browser, clip):
         expect(box(page, 3)).to_have_value("هل وصل الجميع؟")
         expect(page.locator("#status")).to_contain_text("Unsaved changes")
         page.get_by_role("button", name="Save", exact=True).click()
-        expect(page.locator("#status")).to_contain_text("Saved (revision 1).")
+        expect(page.locator("#status")).to_contain_text("Saved (revision 1).", timeout=90_000)
         expect(page.locator("button.chip.flag")).to_have_count(1)  # «يصل» is still to check
         assert srt_texts(clip) == ["مرحبا بكم في حملة الخير!", "نريد أن يصل صوتنا", "هل وصل الجميع؟"]
         for ext, data in before.items():
@@ -226,7 +226,7 @@ def test_split_merge_nudge_undo_delete_and_add(browser, clip):
         page.keyboard.press("Control+Shift+KeyZ")
         expect(rows).to_have_count(3)
         page.keyboard.press("Control+KeyS")
-        expect(page.locator("#status")).to_contain_text("Saved (revision 1).")
+        expect(page.locator("#status")).to_contain_text("Saved (revision 1).", timeout=90_000)
         cues = load_cues(sidecar(clip, ".srt"))
         assert [(round(c.start, 2), round(c.end, 2), c.lines) for c in cues] == [
             (0.4, 1.9, ("مرحبا بكم في رحلة الخير",)),
@@ -250,7 +250,7 @@ def test_split_merge_nudge_undo_delete_and_add(browser, clip):
         expect(rows.nth(0).locator(".times")).to_have_text("00:00.50 to 00:02.00")  # up to 2 frames before cue 2
         page.keyboard.type("مرحبا بكم")
         page.keyboard.press("Control+KeyS")
-        expect(page.locator("#status")).to_contain_text("Saved (revision 3).")
+        expect(page.locator("#status")).to_contain_text("Saved (revision 3).", timeout=90_000)
     assert srt_texts(clip) == ["مرحبا بكم", "نريد أن", "يصل صوتنا إلى الجميع"]
     assert [w["text"] for w in read_json(clip)["words"]][:3] == ["مرحبا", "بكم", "نريد"]
 
@@ -263,8 +263,17 @@ def test_rule_problems_follow_the_text_and_play_from_a_cue(browser, clip):
         box(page, 3).fill("هذا سطر طويل جدا لا يتسع في شريط الترجمة مهما حاولنا أن نكتبه")
         expect(problems.filter(has_text="line too wide")).to_have_count(1)
         expect(problems.filter(has_text="reading speed")).to_have_count(1)
+        # The caption over the video is what burn will draw: too much text for 1.7 s, its re-flow cuts the cue in
+        # two over its time, and the page says so; the caption shown is the first part.
+        box(page, 3).focus()
+        expect(page.locator("#preview-note")).to_contain_text("split into 2 cues")
+        img = page.locator("#caption")
+        expect(img).not_to_have_attribute("alt", "هذا سطر طويل جدا لا يتسع في شريط الترجمة مهما حاولنا أن نكتبه")
+        assert "هذا سطر طويل جدا لا يتسع في شريط الترجمة مهما حاولنا أن نكتبه".startswith(img.get_attribute("alt"))
         box(page, 3).fill("إلى الجميع")
         expect(problems).to_have_count(0)
+        expect(img).to_have_attribute("alt", "إلى الجميع")
+        expect(page.locator("#preview-note")).to_have_text("")
         # Play from cue 2: the video plays from the cue's start, and the caption shown is cue 2's.
         page.get_by_role("button", name="Play from cue 2").click()
         page.wait_for_function("!document.getElementById('video').paused")
@@ -302,7 +311,7 @@ def test_keyboard_only(browser, clip):
         page.keyboard.press("Alt+ArrowDown")  # to cue 3
         page.keyboard.press("Alt+BracketRight")  # its start 0.1 s later
         page.keyboard.press("Control+KeyS")
-        expect(page.locator("#status")).to_contain_text("Saved (revision 1).")
+        expect(page.locator("#status")).to_contain_text("Saved (revision 1).", timeout=90_000)
         # Mark reviewed, reached with Tab from the toolbar's first button.
         page.locator("#save").focus()
         for _ in range(8):
@@ -326,7 +335,7 @@ def test_second_tab_cannot_overwrite_the_first(browser, clip):
         first, second = open_page(browser, server.url), open_page(browser, server.url)
         box(first, 1).fill("النص من التبويب الأول")
         first.keyboard.press("Control+KeyS")
-        expect(first.locator("#status")).to_contain_text("Saved (revision 1).")
+        expect(first.locator("#status")).to_contain_text("Saved (revision 1).", timeout=90_000)
         box(second, 1).fill("النص من التبويب الثاني")
         second.get_by_role("button", name="Save", exact=True).click()
         alert = second.get_by_role("alert")
@@ -347,7 +356,7 @@ def test_second_tab_cannot_overwrite_the_first(browser, clip):
         second.reload()
         second.wait_for_selector("body[data-ready=true]")
         expect(box(second, 1)).to_have_value("النص من التبويب الأول")
-        expect(second.locator("#status")).to_contain_text("Saved (revision 1).")
+        expect(second.locator("#status")).to_contain_text("Saved (revision 1).", timeout=90_000)
         # Another program writing the sidecars meanwhile: the page's save is refused as well.
         srt = sidecar(clip, ".srt")
         srt.write_text(srt.read_text(encoding="utf-8").replace("التبويب الأول", "محرر آخر"), encoding="utf-8")
@@ -588,7 +597,7 @@ def test_batch_queue_needing_review_first_and_reviewed_kept_in_records(browser, 
         # Fix the first clip's first cue, save, mark it reviewed.
         box(page, 1).fill("مرحبا بكم في حملة اصنع الخير")
         page.get_by_role("button", name="Save", exact=True).click()
-        expect(page.locator("#status")).to_contain_text("Saved (revision 1).")
+        expect(page.locator("#status")).to_contain_text("Saved (revision 1).", timeout=90_000)
         page.get_by_role("button", name="Mark reviewed").click()
         expect(page.locator("#reviewed")).to_have_attribute("aria-pressed", "true")
         # The queue keeps its order while it is worked through (reviewed clips go last at the next start).
