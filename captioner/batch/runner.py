@@ -20,7 +20,7 @@ from ..processes import child_options
 from ..render.ffmpeg import ffmpeg_exe
 from ..system import available_cores
 from .plan import inside, real
-from .records import is_done, job_outputs, log_event, read_record, remove_empty_folders, remove_partial_outputs, write_record
+from .records import canonical, is_done, job_outputs, log_event, read_record, remove_empty_folders, remove_partial_outputs, write_record
 from .schema import ClipResult, Job
 
 LOW_CONFIDENCE = 0.5
@@ -124,6 +124,7 @@ class JobRunner:
             flagged_words=[w.text for w in transcript.flagged],
             thumbnail=str(thumb) if thumb else None,
             thumbnail_at=round(at, 3),
+            settings=canonical(job.settings),
         )
 
     def _thumbnail(self, job: Job, at: float) -> Path | None:

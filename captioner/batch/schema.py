@@ -104,6 +104,11 @@ class ClipResult:
     input_sha256: str = ""
     input_stat: tuple[int, int] = (0, 0)
     run: str = ""
+    # Kept by `captioner review`: a person checked this clip's captions (and when), and the clip's own
+    # settings (the batch's, with its manifest row's over them), so Burn there burns it the same way again.
+    reviewed: bool = False
+    reviewed_at: str = ""
+    settings: dict = field(default_factory=dict)
 
     @classmethod
     def for_job(cls, job: Job, status: str = "failed", **values) -> "ClipResult":
@@ -139,6 +144,7 @@ class ClipResult:
                  "seconds": float, "thumbnail": str, "thumbnail_at": float, "fingerprint": str,
                  "input_sha256": str, "run": str, "flagged": int, "not_burned": int, "confident": float,
                  "needs_review": bool, "transcript": str}
+        kinds.update(reviewed=bool, reviewed_at=str, settings=dict)
         values = {name: _typed(data.get(name), kind) for name, kind in kinds.items()}
         words = data.get("flagged_words")
         values["flagged_words"] = list(words) if isinstance(words, list) and all(isinstance(w, str) for w in words) else []
@@ -153,6 +159,8 @@ class ClipResult:
             values["input_stat"] = (0, 0)
         for text in ("name", "error", "fingerprint", "input_sha256", "run"):
             values[text] = values[text] or ""
+        values["reviewed"], values["reviewed_at"] = bool(values["reviewed"]), values["reviewed_at"] or ""
+        values["settings"] = values["settings"] or {}
         return cls(**values)
 
 
