@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .asr import Recognizer, check_language, make_recognizer
-from .asr.review import review_transcript
+from .captions.flags import review_transcript
 from .captions.lint import Violation, lint
 from .asr.align import align_words
 from .captions.reflow import Reflowed, reflow, tidy
@@ -66,7 +66,7 @@ def transcribe(
     passed in is used instead of loading one.
 
     Every word comes back with its review flag (``Word.review``, ``Word.why``:
-    :mod:`captioner.asr.review`); words with no speech under them are moved to
+    :mod:`captioner.captions.flags`); words with no speech under them are moved to
     ``Transcript.dropped`` and are never captioned.  ``review_below`` also flags
     every word whose probability is below it.
     """

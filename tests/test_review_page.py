@@ -620,7 +620,7 @@ def test_batch_queue_needing_review_first_and_reviewed_kept_in_records(browser, 
 
 
 def test_every_review_reason_and_string_is_translated():
-    from captioner.asr.review import REASONS
+    from captioner.captions.flags import REASONS
     from captioner.review.i18n import LANGUAGES, strings
 
     english = json.loads((conftest.ROOT / "captioner" / "review" / "i18n" / "en.json").read_text(encoding="utf-8"))

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..asr import make_recognizer
-from ..asr.review import confident_share, needs_review
+from ..captions.flags import confident_share, needs_review
 from ..errors import CaptionerError, InputError, first_line
 from ..media.probe import probe
 from ..pipeline import caption

@@ -89,7 +89,7 @@ class ClipResult:
     words: int | None = None
     low_confidence: int | None = None  # words recognised with probability below 0.5
     violations: int | None = None  # caption-rule notes
-    # Review flags (captioner.asr.review): words flagged, words not burned (no speech under them), the share of
+    # Review flags (captioner.captions.flags): words flagged, words not burned (no speech under them), the share of
     # words recognised with probability >= 0.5, whether the clip needs review, its transcript and flagged words.
     flagged: int | None = None
     not_burned: int | None = None
