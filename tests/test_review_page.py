@@ -29,8 +29,10 @@ pytestmark = pytest.mark.skipif(not Path(reviewpage.CHROMIUM).exists(),
                                 reason="Chromium is not installed (apt-get install chromium)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope: a sync Playwright left running holds its event loop, and any later test that starts its own
+    # (tests/players.py's Chromium renderer) would fail with "Sync API inside the asyncio loop".
     with sync_playwright() as p:
         b = launch(p)
         yield b
