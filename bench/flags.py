@@ -2,7 +2,7 @@
 
     python bench/flags.py                                  # the shared set: recognise (cached), print every table
     python bench/flags.py --external OTHER/manifest.tsv    # also fit on the shared set, report on other clips
-    python bench/flags.py --write-model captioner/asr/review_model.json   # refit the shipped model
+    python bench/flags.py --write-model captioner/captions/review_model.json   # refit the shipped model
 
 Every clip of the shared Arabic speech set (``../shared/data/arabic-speech/msa``
 or ``$CAPTIONER_SPEECH_DATA``) is recognised with captioner's own recogniser
@@ -10,7 +10,7 @@ or ``$CAPTIONER_SPEECH_DATA``) is recognised with captioner's own recogniser
 under ``--cache``; a recognised word is *wrong* when it is substituted or
 inserted against the reference after the scoring normaliser
 (:func:`captioner.text.scoring.word_errors`).  Features come from
-:func:`captioner.asr.review.word_features`, the code the product runs, so a
+:func:`captioner.captions.flags.word_features`, the code the product runs, so a
 model fitted here is scored there exactly as measured here.
 
 Nothing is reported on the clips it was fitted on:
@@ -49,7 +49,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from captioner.asr import review as rv  # noqa: E402
+from captioner.captions import flags as rv  # noqa: E402
 from captioner.cues import Segment, Transcript, Word, WordSignals  # noqa: E402
 from captioner.text.scoring import word_errors  # noqa: E402
 from captioner.version import __version__  # noqa: E402
@@ -275,7 +275,7 @@ def model_data(tune_rows: list[dict], rule: str, clips: list[str], held_out: lis
                "scale": [1.0], "coef": [-1.0], "intercept": 0.0, "threshold": 0.5, "clip": 40.0}
     return {
         "schema": rv.MODEL_SCHEMA,
-        "about": "captioner review flags (captioner/asr/review.py), written by bench/flags.py. p(wrong) = 1 / (1 + "
+        "about": "captioner review flags (captioner/captions/flags.py), written by bench/flags.py. p(wrong) = 1 / (1 + "
                  "exp(-(intercept + sum(coef_i * clip((x_i - mean_i) / scale_i, -clip, clip))))); a word is flagged "
                  "when p >= threshold or a rule fires. 'ar' needs wordfreq; 'ar-no-lexicon' is its fallback; "
                  "'generic' (any other language) flags probability < 0.5, as before, plus the rules.",

@@ -14,6 +14,7 @@ import os
 import sys
 
 from . import doctor, pipeline
+from . import review as review_page
 from .version import __version__
 from .asr import backends, compute_types
 from .asr.registry import DEVICES
@@ -93,6 +94,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 0 (a free port) to 65535: {text!r}")
     return value
 
 
@@ -375,6 +386,32 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("-o", "--output", metavar="PATH", help="checkpoint to write (default for base: the cache)")
     q.add_argument("--force", action="store_true", help="overwrite PATH / convert the cached copy again")
 
+    p = sub.add_parser(
+        "review", parents=[common], help="check and fix captions in a browser page, then burn them",
+        description="Open a local page (127.0.0.1, with a private token in its URL) to check and fix INPUT's captions "
+        "before they are burned: the video with the caption drawn exactly as it will be burned, the flagged words "
+        "first, editing, Save (the SRT/VTT/ASS/JSON sidecars beside OUTPUT), Burn (INPUT again into OUTPUT) and "
+        "Mark reviewed. It starts from the sidecars that 'caption' wrote beside OUTPUT (or --subs), transcribing "
+        "INPUT first when there are none. With a batch's OUT_DIR it opens every captioned clip as a queue, those "
+        "needing review first, each with its batch settings. Ctrl-C stops the server.")
+    p.add_argument("input", metavar="INPUT|OUT_DIR", help="video file, or a batch's output folder")
+    p.add_argument("--subs", metavar="SUBS", help="start from this subtitle file (.srt, .vtt, .ass, .json); "
+                   "Save still writes the sidecars beside OUTPUT, never SUBS")
+    p.add_argument("-o", "--output", metavar="OUTPUT", help="captioned video that Burn writes, with the sidecars "
+                   "beside it (default: INPUT stem + .captioned.mp4)")
+    p.add_argument("--ui", choices=review_page.LANGUAGES, help="the page's language: ar (right to left) or en "
+                   "(default: ar where the locale is Arabic, else en)")
+    p.add_argument("--no-browser", action="store_true", help="print the page's URL, do not open a browser")
+    p.add_argument("--port", type=_port, default=0, metavar="N",
+                   help="port on 127.0.0.1 (default: a free one)")
+    add_caption_options(p)
+    g = p.add_argument_group("fitting and timing edited captions (as burn)")
+    g.add_argument("--keep-lines", action="store_true",
+                   help="Burn keeps every line exactly as typed and refuses one wider than the caption band "
+                   "(default: re-flowed, as the page's caption shows)")
+    g.add_argument("--no-align", dest="align", action="store_false",
+                   help="Save does not align typed words to the audio (default: it does, as burn does)")
+
     sub.add_parser("doctor", parents=[common], help="check ffmpeg, libass, the font and the model",
                    description="Check which ffmpeg is used and whether it has libass, the caption font, the embedded "
                    "model (assembled, checksum) and the Python packages. Exit 1 with the fix if anything is missing.")
@@ -583,7 +620,18 @@ def cmd_doctor(args) -> int:
     return EXIT_OK if ok else EXIT_FAILURE
 
 
-COMMANDS = {"caption": cmd_caption, "batch": cmd_batch, "transcribe": cmd_transcribe, "burn": cmd_burn, "lint": cmd_lint,
+def cmd_review(args) -> int:
+    opened = review_page.open_review(args.input, args.output, args.subs, settings_from_args(args), ui=args.ui,
+                                progress=_progress(args))
+    for note in opened.notes:
+        _info(note)
+    stopped_burn = review_page.serve(opened.review, port=args.port, open_browser=not args.no_browser,
+                                announce=lambda url: print(f"Review page: {url}", flush=True))
+    _info("captioner review: stopped" + ("; the burn in progress was stopped and wrote nothing" if stopped_burn else ""))
+    return EXIT_OK
+
+
+COMMANDS = {"caption": cmd_caption, "review": cmd_review, "batch": cmd_batch, "transcribe": cmd_transcribe, "burn": cmd_burn, "lint": cmd_lint,
             "models": cmd_models, "doctor": cmd_doctor}
 COMMANDS["align"] = cmd_align
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 class Word:
     """One recognised word with its timing (seconds) and Whisper's probability.
 
-    ``review`` is the review decision (:mod:`captioner.asr.review`): the word is
+    ``review`` is the review decision (:mod:`captioner.captions.flags`): the word is
     probably wrong or invented, so a creator should check it before publishing;
     ``why`` names the reasons (``low-probability``, ``rare-word``,
     ``hallucination``, ``outside-speech``, ``too-short``, ``repeated``, ...).
@@ -108,5 +108,5 @@ class Transcript:
 
     @property
     def flagged(self) -> list[Word]:
-        """The words marked for review (see :mod:`captioner.asr.review`)."""
+        """The words marked for review (see :mod:`captioner.captions.flags`)."""
         return [w for w in self.words if w.review]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import extras
 from .asr.models import ensure_embedded_model, model_status, openai_checkpoint_status
-from .asr.review import ReviewModel, lexicon_available
+from .captions.flags import ReviewModel, lexicon_available
 from .cues import Cue
 from .errors import CaptionerError
 from .processes import child_options

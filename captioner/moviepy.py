@@ -21,7 +21,7 @@ import numpy as np
 
 from . import extras
 from .asr import Recognizer, check_language, make_recognizer
-from .asr.review import review_transcript
+from .captions.flags import review_transcript
 from .cues import Cue, Transcript
 from .errors import InputError
 from .formats import load_cues

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .asr import Recognizer, check_language, make_recognizer
-from .asr.faster_whisper_backend import FasterWhisperRecognizer
 from .asr.registry import resolve_device
-from .asr.review import review_transcript
+from .captions.flags import review_transcript
 from .captions.lint import Violation, lint
-from .asr.align import align_words
+from .asr.align import align_words, aligner_settings
 from .captions.reflow import Reflowed, reflow, tidy
 from .captions.timing import attach_words, has_word_times
 from .captions.segment import Rules, Segmenter
@@ -36,8 +35,6 @@ from .render.ffmpeg import EncoderSettings, container_for
 from .settings import CaptionSettings
 from .styles.presets import Preset, get_preset
 from .styles.style import CaptionStyle
-
-CT2_TYPES = FasterWhisperRecognizer.compute_types  # what the aligner (CTranslate2) runs on each device
 
 
 def settings_for(settings: CaptionSettings | None = None, **options) -> CaptionSettings:
@@ -71,7 +68,7 @@ def transcribe(
     passed in is used instead of loading one.
 
     Every word comes back with its review flag (``Word.review``, ``Word.why``:
-    :mod:`captioner.asr.review`); words with no speech under them are moved to
+    :mod:`captioner.captions.flags`); words with no speech under them are moved to
     ``Transcript.dropped`` and are never captioned.  ``review_below`` also flags
     every word whose probability is below it.
     """
@@ -392,9 +389,7 @@ def align_cues(info: MediaInfo, cues: Sequence[Cue], which: Sequence[int], setti
 
 
 def _ct2_compute_type(settings: CaptionSettings) -> str:
-    # Alignment runs on CTranslate2 whatever the recognition backend: its types for the device, its default for auto.
-    device = resolve_device("faster-whisper", settings.device)
-    return settings.compute_type if settings.compute_type in CT2_TYPES[device] else "auto"
+    return aligner_settings(settings.compute_type, settings.device)[1]
 
 
 @dataclass

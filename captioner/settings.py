@@ -173,3 +173,42 @@ class CaptionSettings:
             return None
         return SignOptions(Path(self.sign), position=self.sign_position, size=self.sign_size,
                            offset=self.sign_offset, key=self.sign_key, border=self.sign_border, hold=self.sign_hold)
+
+    # -- read back --------------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CaptionSettings":
+        """Settings saved as plain JSON values (a batch record's or report's ``settings``), checked field by field.
+
+        Unknown keys are ignored; a value of the wrong kind is an
+        :class:`~captioner.errors.InputError` naming the field.
+        """
+        if not isinstance(data, dict):
+            raise InputError("settings must be a JSON object")
+
+        def kind_ok(value, default) -> bool:
+            if isinstance(default, bool) or isinstance(value, bool):
+                return isinstance(value, bool) and isinstance(default, bool)
+            if isinstance(default, (int, float)):
+                return isinstance(value, (int, float))
+            return isinstance(value, type(default))
+
+        defaults, values = cls(), {}
+        optional = {"lang": "", "style": "", "sign": "", "cps": 0.0, "sign_size": 0.0}  # None allowed
+        for f in fields(cls):
+            if f.name == "encoder" or f.name not in data:
+                continue
+            value = data[f.name]
+            default = optional.get(f.name, getattr(defaults, f.name))
+            if not ((value is None and f.name in optional) or kind_ok(value, default)):
+                raise InputError(f"settings: {f.name} has a value of the wrong kind ({value!r})")
+            values[f.name] = value
+        encoder = data.get("encoder")
+        if isinstance(encoder, dict):
+            base = EncoderSettings()
+            options = {k: v for k, v in encoder.items() if k in ("codec", "preset", "crf", "pix_fmt")}
+            for name, value in options.items():
+                if not kind_ok(value, getattr(base, name)):
+                    raise InputError(f"settings: encoder {name} has a value of the wrong kind ({value!r})")
+            values["encoder"] = replace(base, **options)
+        return cls(**values)

@@ -13,7 +13,7 @@ import pytest
 from captioner import burn
 from captioner.formats import load_cues
 from captioner.media.probe import probe
-from conftest import ffmpeg, make_video, run_cli, run_ffmpeg
+from conftest import make_video, run_cli, run_ffmpeg
 
 SRT = """1
 00:00:00,100 --> 00:00:01,400

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import interruptible, make_video, run_cli, run_ffmpeg
+from conftest import interruptible, make_video, run_cli
 
 ARABIC_SRT = """1
 00:00:00,200 --> 00:00:01,800

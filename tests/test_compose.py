@@ -13,7 +13,7 @@ from PIL import Image
 from captioner.cues import Cue, Word
 from captioner.render.inset import SignOptions
 from captioner.media.probe import probe
-from captioner.pipeline import burn, caption_rules
+from captioner.pipeline import caption_rules
 from captioner.settings import CaptionSettings
 from captioner.render.compose import compose
 from captioner.styles.presets import MIN_SIGN_FRACTION, PRESETS, get_preset
@@ -87,7 +87,7 @@ def test_interpreter_inset_shows_the_interpreter_in_place_at_its_size(media, tmp
     assert inset.width * inset.height >= MIN_SIGN_FRACTION * 1080 * 1920 * 0.99
     assert abs(inset.width / inset.height - 720 / 1280) < 0.01  # aspect kept: nothing of the signing space cut
     assert inset.side == "right"  # the Arabic TikTok rail is on the left
-    left, top, right, bottom = g_safe = layout.style.geometry.safe
+    left, top, right, bottom = layout.style.geometry.safe
     assert left <= inset.x and inset.x + inset.width <= right and top <= inset.y and inset.y + inset.height <= bottom
 
     frame = frame_at(out, 3.0)  # after the 2 s interpreter ended: held (--sign-hold)

@@ -157,6 +157,26 @@ def test_a_live_runs_temporaries_are_never_taken_for_orphans(tmp_path):
     assert len(removed) == 2 and temporaries(tmp_path) == []
 
 
+def test_a_worker_killed_before_it_wrote_a_file_leaves_no_lock(tmp_path):
+    """A Ray actor killed between taking its lock and writing its first temporary: only the lock is left,
+    still held while the process dies; the batch's last sweep waits for it to let go, then removes it."""
+    from captioner.media.outputs import remove_dead_locks
+
+    token = "4567cdef"
+    code = ("import sys, time; from pathlib import Path; from captioner.media.outputs import hold_lock\n"
+            f"hold_lock(Path(sys.argv[1]), '{token}'); print('held', flush=True); time.sleep(1.0)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        remove_dead_locks(tmp_path)  # no wait: the holder is alive, its lock stays
+        assert [p.name for p in tmp_path.iterdir()] == [f".captioner.{token}.lock"]
+        remove_dead_locks(tmp_path, wait=30.0)  # the holder exits after a second
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def worker_pids(out: Path) -> set[int]:
     return {e["pid"] for log in events(out).values() for e in log}
 

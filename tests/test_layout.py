@@ -110,6 +110,6 @@ def test_the_cli_does_no_pipeline_work():
     allowed = {"captioner", "captioner.pipeline", "captioner.batch", "captioner.batch.run", "captioner.asr",
                "captioner.asr.models", "captioner.doctor", "captioner.errors", "captioner.progress",
                "captioner.render", "captioner.render.ffmpeg", "captioner.settings", "captioner.styles.presets",
-               "captioner.version", "captioner.processes"}
+               "captioner.version", "captioner.processes", "captioner.review"}
     used = {t for t, _, _ in _imports("captioner.cli", modules["captioner.cli"], modules) if t.startswith("captioner")}
     assert used <= allowed, used - allowed

@@ -195,7 +195,7 @@ def test_backends_agree_on_real_speech(openai_recognizer, float_recognizer):
     assert jiwer.wer(reference, normalise_for_scoring(ours.text)) <= 0.8
 
     # Both give the review flags their signals (segment records, one per word), alike, and so the same flags.
-    from captioner.asr.review import decide
+    from captioner.captions.flags import decide
 
     for t in (ours, theirs):
         assert t.segments and len(t.signals) == len(t.words)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from captioner.asr import review as rv
+from captioner.captions import flags as rv
 from captioner.cues import Cue, Segment, Transcript, Word, WordSignals
 from captioner.errors import CaptionerError, InputError
 from captioner.formats import dumps, load_cues
@@ -147,7 +147,7 @@ def test_without_wordfreq_the_flags_fall_back_to_the_model_without_the_lexicon(t
     """wordfreq missing (blocked in a fresh interpreter): no crash, the documented fallback model decides."""
     script = (
         "import sys; sys.modules['wordfreq'] = None\n"
-        "from captioner.asr import review as rv\n"
+        "from captioner.captions import flags as rv\n"
         "from captioner.cues import Transcript, Word, Segment, WordSignals\n"
         "t = Transcript('ar', 1.0, 3.0, (Word('المياه', 0.0, 0.6, 0.95), Word('الأنهار', 0.6, 1.2, 0.05)),\n"
         "               (Segment(0, 3, -0.3, 0.02, 1.5, 0.0),), (WordSignals(0, 0, 0.9), WordSignals(0, 0, 0.9)))\n"

@@ -39,6 +39,7 @@ from ..cues import Cue, Word
 from ..errors import CaptionerError, InputError
 from ..media.audio import SAMPLE_RATE
 from ..system import available_cores
+from .faster_whisper_backend import FasterWhisperRecognizer
 from .models import resolve_model
 from .registry import check_compute_type, check_language, resolve_device
 
@@ -50,6 +51,14 @@ MAX_TOKENS = 400
 _VAD = VadOptions(min_silence_duration_ms=150, speech_pad_ms=80)
 ENCODE_BATCH = 2  # windows per encoder call
 MIN_PAUSE = 0.3  # s: a word is never stretched across a pause this long
+
+
+def aligner_settings(compute_type: str = "auto", device: str = "auto") -> tuple[str, str]:
+    """The device and CTranslate2 compute type alignment runs with, for a caption job's ``--device`` and
+    ``--compute-type``: alignment is CTranslate2 whatever the recognition backend, so a type it does not run on
+    that device (openai-whisper's float32 on a GPU is fine, its float16 on a CPU is not) falls back to its default."""
+    device = resolve_device("faster-whisper", device)
+    return device, compute_type if compute_type in FasterWhisperRecognizer.compute_types[device] else "auto"
 
 
 def load_aligner(model: str = "base", compute_type: str = "auto", cpu_threads: int = 0,

@@ -7,7 +7,7 @@ one chunk; chunking, language detection, parallel workers and the word clean-up
 are the same for all of them, so every backend gives the same kind of transcript.
 Backends return their decoded segments with their signals (mean log-probability,
 no-speech probability, compression ratio, temperature), which the transcript
-keeps for the review flags (:mod:`captioner.asr.review`), with each word's
+keeps for the review flags (:mod:`captioner.captions.flags`), with each word's
 segment and the Silero speech probability under it.
 """
 

@@ -9,17 +9,19 @@ import socket
 import time
 from collections import deque
 from collections.abc import Sequence
+from pathlib import Path
 
 from .. import extras
 from ..asr.registry import check_device_name
 from ..errors import CaptionerError, InputError, first_line
+from ..media.outputs import remove_dead_locks
 from ..processes import keep_signal_handlers, shielded
 from .records import log_event, remove_partial_outputs
+from .runner import JobRunner
+from .schema import ClipResult, Job, OnResult
 
 # Seconds to wait for a killed actor (ray.kill is asynchronous) to let go of its temporary outputs.
 KILL_WAIT = 15.0
-from .runner import JobRunner
-from .schema import ClipResult, Job, OnResult
 
 
 class RayActorRunner(JobRunner):
@@ -166,4 +168,6 @@ class RayEngine:
                     for actor, job, _ in running.values():
                         remove_partial_outputs(job, wait=KILL_WAIT)
                         log_event(job, "interrupted")
+                    for folder in {Path(job.output).parent for _, job, _ in running.values()}:
+                        remove_dead_locks(folder, wait=KILL_WAIT)  # an actor killed before it wrote a file
                     ray.shutdown()

@@ -84,9 +84,24 @@ MAX_RECORD_BYTES = 1_000_000  # a record is a few hundred bytes: a larger one wa
 
 
 def read_record(job: Job) -> ClipResult | None:
-    """The job's record, or None when there is none or it is not one (damaged, tampered, huge, nested)."""
+    return load_record(job.record_path)
+
+
+def write_record(job: Job, result: ClipResult) -> None:
+    job.record_path.parent.mkdir(parents=True, exist_ok=True)
+    save_record(job.record_path, result)
+
+
+def save_record(path: Path, result: ClipResult) -> None:
+    """Write one record file whole or not at all."""
+    # ASCII JSON: a name that is not UTF-8 (bytes a stranger's file system allowed) round-trips exactly.
+    write_atomic(path, json.dumps(result.to_dict(), ensure_ascii=True, indent=1))
+
+
+def load_record(path: Path) -> ClipResult | None:
+    """One record file, or None when there is none or it is not one (damaged, tampered, huge, nested)."""
     try:
-        fd = os.open(job.record_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as fh:
             data = fh.read(MAX_RECORD_BYTES + 1)
         if len(data) > MAX_RECORD_BYTES:
@@ -94,12 +109,6 @@ def read_record(job: Job) -> ClipResult | None:
         return ClipResult.from_dict(json.loads(data.decode("utf-8")))
     except (OSError, ValueError, RecursionError):
         return None
-
-
-def write_record(job: Job, result: ClipResult) -> None:
-    job.record_path.parent.mkdir(parents=True, exist_ok=True)
-    # ASCII JSON: a name that is not UTF-8 (bytes a stranger's file system allowed) round-trips exactly.
-    write_atomic(job.record_path, json.dumps(result.to_dict(), ensure_ascii=True, indent=1))
 
 
 def is_done(job: Job, record: ClipResult | None) -> bool:

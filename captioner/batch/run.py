@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..version import __version__
 from ..errors import InputError
-from ..media.outputs import check_output_folder, exclusive_lock, remove_orphans
+from ..media.outputs import check_output_folder, exclusive_lock, remove_dead_locks, remove_orphans
 from ..media.probe import check_input_file
 from ..processes import shielded
 from ..progress import BatchProgress
@@ -157,6 +157,10 @@ def _run(jobs: list[Job], inputs, out: Path, settings: CaptionSettings, engine, 
             engine.run(to_run, on_result)
         except KeyboardInterrupt:
             interrupted = True
+        finally:
+            with shielded():
+                for folder in {Path(job.output).parent for job in to_run}:
+                    remove_dead_locks(folder)  # a worker killed (timed out, lost) before it wrote a file
 
     with shielded():  # the report of an interrupted batch is written whole, whatever else arrives
         return _report(jobs, results, run_id, inputs, out, settings, engine, interrupted, started_at, t0)

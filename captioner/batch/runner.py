@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..asr import make_recognizer
-from ..asr.review import confident_share, needs_review
+from ..captions.flags import confident_share, needs_review
 from ..errors import CaptionerError, InputError, first_line
 from ..media.probe import probe
 from ..pipeline import caption
@@ -20,7 +20,7 @@ from ..processes import child_options
 from ..render.ffmpeg import ffmpeg_exe
 from ..system import available_cores
 from .plan import inside, real
-from .records import is_done, job_outputs, log_event, read_record, remove_empty_folders, remove_partial_outputs, write_record
+from .records import canonical, is_done, job_outputs, log_event, read_record, remove_empty_folders, remove_partial_outputs, write_record
 from .schema import ClipResult, Job
 
 LOW_CONFIDENCE = 0.5
@@ -126,6 +126,7 @@ class JobRunner:
             flagged_words=[w.text for w in transcript.flagged],
             thumbnail=str(thumb) if thumb else None,
             thumbnail_at=round(at, 3),
+            settings=canonical(job.settings),
         )
 
     def _thumbnail(self, job: Job, at: float) -> Path | None:

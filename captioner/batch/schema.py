@@ -90,7 +90,7 @@ class ClipResult:
     words: int | None = None
     low_confidence: int | None = None  # words recognised with probability below 0.5
     violations: int | None = None  # caption-rule notes
-    # Review flags (captioner.asr.review): words flagged, words not burned (no speech under them), the share of
+    # Review flags (captioner.captions.flags): words flagged, words not burned (no speech under them), the share of
     # words recognised with probability >= 0.5, whether the clip needs review, its transcript and flagged words.
     flagged: int | None = None
     not_burned: int | None = None
@@ -105,6 +105,11 @@ class ClipResult:
     input_sha256: str = ""
     input_stat: tuple[int, int] = (0, 0)
     run: str = ""
+    # Kept by `captioner review`: a person checked this clip's captions (and when), and the clip's own
+    # settings (the batch's, with its manifest row's over them), so Burn there burns it the same way again.
+    reviewed: bool = False
+    reviewed_at: str = ""
+    settings: dict = field(default_factory=dict)
 
     @classmethod
     def for_job(cls, job: Job, status: str = "failed", **values) -> "ClipResult":
@@ -140,6 +145,7 @@ class ClipResult:
                  "seconds": float, "thumbnail": str, "thumbnail_at": float, "fingerprint": str,
                  "input_sha256": str, "run": str, "flagged": int, "not_burned": int, "confident": float,
                  "needs_review": bool, "transcript": str}
+        kinds.update(reviewed=bool, reviewed_at=str, settings=dict)
         values = {name: _typed(data.get(name), kind) for name, kind in kinds.items()}
         words = data.get("flagged_words")
         values["flagged_words"] = list(words) if isinstance(words, list) and all(isinstance(w, str) for w in words) else []
@@ -154,6 +160,8 @@ class ClipResult:
             values["input_stat"] = (0, 0)
         for text in ("name", "error", "fingerprint", "input_sha256", "run"):
             values[text] = values[text] or ""
+        values["reviewed"], values["reviewed_at"] = bool(values["reviewed"]), values["reviewed_at"] or ""
+        values["settings"] = values["settings"] or {}
         return cls(**values)
 
 

@@ -1,7 +1,7 @@
 """captioner's JSON: the cues, and every recognised word with its timing, probability and review flag.
 
 Each word carries ``"review": true|false`` and, when true, ``"why"``: the
-reasons it should be checked (:mod:`captioner.asr.review`).  Words taken out
+reasons it should be checked (:mod:`captioner.captions.flags`).  Words taken out
 because no speech is under them are listed under ``"dropped"`` (never burned).
 Reading the file back keeps the flags.
 """

@@ -173,6 +173,24 @@ def remove_orphans(folder: Path, stem: str | set[str], *, wait: float = 0.0) -> 
     return removed
 
 
+def remove_dead_locks(folder: Path, *, wait: float = 0.0) -> None:
+    """Remove the liveness locks in ``folder`` that no live process holds, waiting up to ``wait`` seconds in all.
+
+    For a run that has just killed its workers: one killed before it wrote
+    any temporary file leaves only its lock, which :func:`remove_orphans` (no
+    files, so no wait) keeps while the process is still dying.
+    """
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    deadline = time.monotonic() + wait
+    for name in names:
+        if _LOCK_RE.match(name) and not _is_live(folder / name, max(0.0, deadline - time.monotonic())):
+            with contextlib.suppress(OSError):
+                (folder / name).unlink()
+
+
 def _remove(path: Path) -> bool:
     try:
         if path.is_dir() and not path.is_symlink():

@@ -42,12 +42,13 @@ def normalise_line(line: str) -> str:
     text = text.replace("...", "…")
     text = _speaker_dash(text)
     if re.search(ARABIC_LETTER, text):
+        # First, so that a "?" moved to the end becomes "؟" like one typed there (normalising twice changes nothing).
+        text = _move_leading_punctuation(text)
         text = re.sub(f"({ARABIC_LETTER}[\u064b-\u0652]*) ?,(?!\\d)", "\\1" + ARABIC_COMMA, text)
         text = re.sub(f"({ARABIC_LETTER}[\u064b-\u0652]*) ?;", "\\1" + ARABIC_SEMICOLON, text)
         text = re.sub(f"({ARABIC_LETTER}[\u064b-\u0652]*) ?\\?", "\\1" + ARABIC_QUESTION, text)
         text = text.replace("\u0627\u064b", "\u064b\u0627")
         text = re.sub(" +([" + _NO_SPACE_BEFORE + "])", r"\1", text)
-        text = _move_leading_punctuation(text)
     return text
 
 
