@@ -435,7 +435,7 @@ def cmd_caption(args) -> int:
           f"{len(result.transcript.flagged)} flagged for review")
     if not result.cues:
         _info("warning: no speech was recognised; the video was written without captions")
-    _print_review(result.transcript, result.cues, args.verbose, where=str(result.sidecars[".json"]))
+    _print_review(result.transcript, result.cues, args.verbose, where=str(result.sidecars[".json"]), prompt=args.prompt)
     for violation in result.violations:
         _info(f"note: {violation} (unavoidable: speech too fast or a word too long)")
     return EXIT_OK
@@ -464,7 +464,7 @@ def cmd_transcribe(args) -> int:
     transcript = result.transcript
     _info(f"wrote {result.path}: {len(transcript.words)} words ({transcript.language}), {len(result.cues)} captions")
     where = str(result.path) if result.path.suffix.lower() == ".json" else "a .json output"
-    _print_review(transcript, result.cues, args.verbose, where=where)
+    _print_review(transcript, result.cues, args.verbose, where=where, prompt=args.prompt)
     return EXIT_OK
 
 
@@ -473,9 +473,12 @@ def _clock(seconds: float) -> str:
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
 
 
-def _print_review(transcript, cues, verbose: bool, where: str) -> None:
+def _print_review(transcript, cues, verbose: bool, where: str, prompt: str | None = None) -> None:
     """The words flagged for review, grouped by the caption they are in (number, time, text), and the words not
     burned because no speech is under them."""
+    if prompt:
+        _info("recognised with --prompt: Whisper can write words of a prompt where they were not said "
+              "(README: Prompt and hotwords); check the captions against the audio")
     flagged = transcript.flagged
     if transcript.dropped:
         listed = ", ".join(f"{w.text} ({w.start:.1f}s)" for w in transcript.dropped[: None if verbose else REVIEW_SHOWN])
@@ -587,9 +590,8 @@ def cmd_models(args) -> int:
               "too: --model /path/to/folder. Which to pick for Arabic: README 'Choosing a model'.")
         return EXIT_OK
     if args.models_command == "pull":
-        if not args.quiet:
-            _info(f"downloading {args.model} ...")
-        done = models.pull_model(args.model, force=args.force)
+        announce = None if args.quiet else (lambda repo: _info(f"downloading {args.model} ({repo}) ..."))
+        done = models.pull_model(args.model, force=args.force, on_download=announce)
         if done.embedded:
             _info(f"{args.model} is embedded: nothing to download ({done.path})")
         elif not done.downloaded:

@@ -84,7 +84,7 @@ def transcribe(
     with progress.task("transcribing", total=round(info.duration, 1)) as update:
         transcript = recognizer.transcribe(audio, language=language, progress=update, prompt=settings.prompt,
                                            hotwords=settings.hotwords)
-    return review_transcript(transcript, below=settings.review_below)
+    return review_transcript(transcript, below=settings.review_below, hotwords=settings.hotwords)
 
 
 def make_cues(

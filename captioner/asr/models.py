@@ -13,6 +13,7 @@ concurrent or interrupted run never leaves a half-written model behind.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -22,11 +23,13 @@ import socket
 import tempfile
 import urllib.parse
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from faster_whisper.utils import available_models, download_model
 from huggingface_hub import constants as hub_constants
+from huggingface_hub.utils import logging as hub_logging  # imported now: on first import it resets the Hub's log level
 
 from .. import extras
 from ..errors import CaptionerError, InputError, MissingExtraError, first_line
@@ -211,8 +214,10 @@ _PULL_STAMP = "captioner-pulled.json"
 
 def pulled_dir(name: str) -> Path:
     """Where ``captioner models pull NAME`` keeps a model: ``$CAPTIONER_CACHE/models/NAME`` (a repository id's
-    ``/`` made ``--``)."""
-    return cache_root() / "models" / name.replace("/", "--")
+    ``/`` made ``--``).  A registry model has one folder whether it is named or given by its repository, so
+    ``models pull Systran/faster-whisper-small`` is what ``--model small`` and ``models list`` find."""
+    entry = find_model(name)
+    return cache_root() / "models" / (entry.name if entry else name).replace("/", "--")
 
 
 def _file_stats(folder: Path) -> dict[str, dict]:
@@ -274,22 +279,41 @@ class Pulled:
     embedded: bool = False
 
 
-def download_failure(name: str, repo: str, exc: BaseException) -> str:
-    """One line for a model that could not be downloaded: why, and what to do offline."""
+def _error_chain(exc: BaseException) -> str:
+    """An exception and its causes, as "Type: message" text (what the Hub client raised, through its wrappers)."""
     chain, seen = [], exc
     while seen is not None and len(chain) < 8:
         chain.append(f"{type(seen).__name__}: {seen}")
         seen = seen.__cause__ or seen.__context__
-    text = " ".join(chain)
+    return " ".join(chain)
+
+
+def _not_on_hub(text: str) -> bool:
+    return bool(re.search(r"RepositoryNotFoundError|RevisionNotFoundError|GatedRepoError", text))
+
+
+def download_failure(name: str, repo: str, exc: BaseException) -> str:
+    """One line for a model that could not be downloaded: why, and what to do offline."""
+    text = _error_chain(exc)
     if re.search(r"OfflineModeIsEnabled|HF_HUB_OFFLINE|outgoing traffic has been disabled", text):
         why = "downloads are switched off here (HF_HUB_OFFLINE)"
+    elif "RevisionNotFoundError" in text:
+        why = f"the Hugging Face Hub ({hub_constants.ENDPOINT}) has no such revision of {repo}"
+    elif _not_on_hub(text):
+        why = (f"the Hugging Face Hub ({hub_constants.ENDPOINT}) has no repository {repo}, or it is private or gated "
+               "(log in with 'hf auth login' if it is yours)")
+    elif re.search(r"RemoteProtocolError|peer closed connection|Server disconnected|Consistency check failed"
+                   r"|IncompleteRead|ChunkedEncodingError", text):
+        why = f"the download from the Hugging Face Hub ({hub_constants.ENDPOINT}) broke off and could not be resumed"
     elif re.search(r"Connect|Name or service not known|Temporary failure in name resolution|Network is unreachable"
                    r"|timed out|Max retries", text):
         why = f"no connection to the Hugging Face Hub ({hub_constants.ENDPOINT})"
     else:
-        why = first_line(exc)
-    return (f"cannot download model {name!r} ({repo}): {why}; where there is internet run "
-            f"'captioner models pull {name}', or give a local CTranslate2 model folder: --model /path/to/ctranslate2-folder")
+        why = first_line(exc).rstrip(".")
+    instead = ("'captioner models list' shows the models captioner knows" if _not_on_hub(text)
+               else f"where there is internet run 'captioner models pull {name}'")
+    return (f"cannot download model {name!r} ({repo}): {why}; {instead}, or give a local CTranslate2 model folder: "
+            "--model /path/to/ctranslate2-folder")
 
 
 _PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
@@ -309,14 +333,16 @@ def _check_hub_reachable(name: str, repo: str, timeout: float = 10.0) -> None:
         raise CaptionerError(download_failure(name, repo, ConnectionError(f"{url.hostname}:{port}: {exc}"))) from None
 
 
-def pull_model(name: str, *, force: bool = False) -> Pulled:
+def pull_model(name: str, *, force: bool = False, on_download: Callable[[str], None] | None = None) -> Pulled:
     """Download model ``name`` (a registry name or a Hugging Face repository id) into the cache, verified.
 
     faster-whisper's ``download_model`` fetches the repository's model files into
     a temporary folder beside the target; every file whose SHA-256 (and size) the
     registry knows is checked, and only a folder that passes is renamed into place,
     so an interrupted or corrupted download never becomes a model.  ``base`` is
-    embedded: nothing is downloaded.
+    embedded: nothing is downloaded.  ``on_download(repo)`` is called when a
+    download really starts (not for ``base``, a bad name, a model already here,
+    or a Hub out of reach), for the caller's "downloading ..." note.
     """
     if name == EMBEDDED_MODEL:
         return Pulled(name, ensure_embedded_model(), False, embedded=True)
@@ -329,19 +355,24 @@ def pull_model(name: str, *, force: bool = False) -> Pulled:
     if not force and pulled_model(name):
         return Pulled(name, target, False)
     _check_hub_reachable(name, repo)
+    if on_download is not None:
+        on_download(repo)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".pulling-", dir=target.parent))
-    hub_log = logging.getLogger("huggingface_hub")
+    hub_log = hub_logging.get_logger("huggingface_hub")  # the Hub's library logger, configured when imported
     level = hub_log.level
     try:
         try:
-            # The Hub client's retry notes and deprecation warnings are not the user's business: one line is.
-            hub_log.setLevel(logging.ERROR)
+            # The Hub client's retry notes ("Trying to resume download...") and deprecation warnings are not the
+            # user's business: one line is, from the exception.
+            hub_log.setLevel(logging.CRITICAL)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 download_model(repo, output_dir=str(staging), revision=revision)
         except Exception as exc:  # noqa: BLE001 - the Hub client raises many kinds; each means "not downloaded"
-            raise CaptionerError(download_failure(name, repo, exc)) from None
+            # A repository the user named that the Hub does not have is bad input (exit 2), as an unknown name is.
+            error = InputError if entry is None and _not_on_hub(_error_chain(exc)) else CaptionerError
+            raise error(download_failure(name, repo, exc)) from None
         finally:
             hub_log.setLevel(level)
         shutil.rmtree(staging / ".cache", ignore_errors=True)  # the Hub client's bookkeeping, not the model
@@ -446,11 +477,14 @@ def openai_checkpoint_status() -> str:
 
 
 def openai_status() -> str:
-    """One line: the embedded model's openai-whisper conversion, or why that backend is not available."""
-    try:
-        extras.openai_whisper()
-    except MissingExtraError as exc:
-        return f"not available: {exc}"
+    """One line: the embedded model's openai-whisper conversion, or why that backend is not available.
+
+    Whether the extra is installed is looked up, not imported: importing torch and whisper takes seconds, which
+    ``models list`` should not cost (``captioner doctor`` and the backend itself import them).
+    """
+    missing = next((m for m in extras.EXTRAS["openai"] if importlib.util.find_spec(m) is None), None)
+    if missing is not None:
+        return f"not available: {MissingExtraError('the openai-whisper backend', 'openai', missing)}"
     return openai_checkpoint_status()
 
 
