@@ -694,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
 
         report["e2e"] = []
         if "e2e" not in skip:
-            presets = [EncoderSettings().preset] + [p.strip() for p in args.presets.split(",") if p.strip()]
+            presets = [EncoderSettings().effective_preset] + [p.strip() for p in args.presets.split(",") if p.strip()]
             for preset in dict.fromkeys(presets):
                 log(f"end to end caption() in a subprocess, x264 preset {preset}")
                 report["e2e"].append(bench_e2e(clip, scratch, preset))

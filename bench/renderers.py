@@ -89,7 +89,7 @@ def main() -> int:
         work = Path(tmp)
         clip = make_clip(work / "clip.mp4", args.seconds)
         cues = cues_for(args.seconds)
-        log(f"clip: {args.seconds:g} s 1080x1920 30 fps, {len(cues)} cues; x264 {encoder.preset} crf {encoder.crf}; "
+        log(f"clip: {args.seconds:g} s 1080x1920 30 fps, {len(cues)} cues; x264 {encoder.effective_preset} crf {encoder.effective_crf}; "
             f"{os.cpu_count()} cores")
         results: dict[str, list[tuple[float, float]]] = {"libass": [], "pillow": []}
         for run in range(args.runs):

@@ -17,6 +17,7 @@ from . import doctor, pipeline
 from . import review as review_page
 from .version import __version__
 from .asr import backends, compute_types
+from .asr.registry import DEVICES
 from .asr import models
 from .batch import make_engine, run_batch
 from .batch.run import ENGINES
@@ -24,7 +25,7 @@ from .errors import CaptionerError, InputError, first_line, one_line
 from .processes import install_stop_handlers, interrupt_exit_code, received_stop_signal
 from .progress import default_progress
 from .render import renderers
-from .render.ffmpeg import EncoderSettings
+from .render.ffmpeg import DEFAULT_QUALITY, QUALITIES, X264_PRESETS, EncoderSettings
 from .settings import CaptionSettings
 from .styles.presets import PRESETS
 
@@ -32,7 +33,6 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 MAX_WORKERS = 1024
 MAX_TIMEOUT = 7 * 86400.0  # a week: past that a clock's "timeout" is a typo (and inf overflows the wait)
 REVIEW_SHOWN = 20  # flagged words listed without -v
-X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -141,11 +141,15 @@ def add_composition(p: argparse.ArgumentParser) -> None:
 
 
 def add_encoder(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--x264-preset", default="ultrafast", metavar="PRESET", choices=X264_PRESETS,
-                   help="encoder speed/size trade-off: ultrafast (default, fastest, largest files) "
-                   "to veryslow (smallest files); picture quality is set by --crf")
-    p.add_argument("--crf", type=int, default=20, choices=range(0, 52), metavar="N",
-                   help="H.264 quality, lower is better (default: 20)")
+    qualities = ", ".join(f"{name} = x264 {preset} CRF {crf}" for name, (preset, crf) in QUALITIES.items())
+    p.add_argument("--quality", default=DEFAULT_QUALITY, choices=tuple(QUALITIES),
+                   help=f"encode speed against file size: {qualities} (default: {DEFAULT_QUALITY}; see README "
+                   "'Picture quality and file size'); with --device cuda the GPU's H.264 encoder where ffmpeg has it")
+    p.add_argument("--x264-preset", default=None, metavar="PRESET", choices=X264_PRESETS,
+                   help="for experts: the x264 preset, ultrafast (fastest, largest files) to veryslow (smallest); "
+                   "wins over --quality's (and keeps libx264 on a GPU)")
+    p.add_argument("--crf", type=int, default=None, choices=range(0, 52), metavar="N",
+                   help="for experts: H.264 constant quality, 0-51, lower is better; wins over --quality's")
     p.add_argument("--renderer", default="libass", choices=renderers(),
                    help="libass (default: ffmpeg + libass, fastest) or pillow (Pillow + moviepy, "
                    "needs pip install 'captioner[moviepy]')")
@@ -162,6 +166,7 @@ def add_burn_fitting(p: argparse.ArgumentParser) -> None:
                    "--highlight word, or a cue cut in time, and no JSON sibling has the same words)")
     g.add_argument("--lang", default="ar", help="spoken language for aligning words, or 'auto' (default: ar)")
     g.add_argument("--model", default="base", help="Whisper model for aligning words (default: base, embedded)")
+    add_device(g)
 
 
 def add_recognition(p: argparse.ArgumentParser) -> None:
@@ -177,11 +182,33 @@ def add_recognition(p: argparse.ArgumentParser) -> None:
                    "openai-whisper (needs pip install 'captioner[openai]'); same words and timings "
                    "with --compute-type float32")
     p.add_argument("--compute-type", default="auto", choices=compute_types(),
-                   help="recognition precision: auto (default: int8 for faster-whisper, the fast path; float32 "
-                   "for openai-whisper), int8, int8_float32, int16 or float32 (faster-whisper's slower "
-                   "exact mode; openai-whisper takes float32 only)")
+                   help="recognition precision: auto (default: on a CPU int8 for faster-whisper, the fast path, "
+                   "float32 for openai-whisper; on a GPU float16), int8, int8_float32, int16 or float32 "
+                   "(faster-whisper's slower exact mode; openai-whisper takes float32 only on a CPU), "
+                   "float16 and the other GPU types with --device cuda")
+    add_device(p)
     p.add_argument("--cps", type=_bounded(_positive_float, 100), help="maximum reading speed in characters per second "
                    "(default: the preset's, 20 for adults, 17 for children)")
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", choices=DEVICES,
+                   help="where recognition runs: auto (default: a CUDA GPU when the backend's engine sees one, "
+                   "else the CPU), cpu, or cuda (refused on a machine without one); on a GPU the video is "
+                   "encoded with its H.264 encoder where ffmpeg can use it")
+
+
+def add_prompting(p: argparse.ArgumentParser) -> None:
+    """Text that steers recognition (settings: caption, transcribe and batch)."""
+    g = p.add_argument_group("steering recognition")
+    g.add_argument("--prompt", metavar="TEXT",
+                   help="text said before the clip, in its language and register: Whisper takes it as context "
+                   "(spelling, style); see README for what it did to accuracy here")
+    g.add_argument("--hotwords", metavar="'WORD ...'",
+                   help="names and terms said in the clip, e.g. \"TikTok CreateForGood\": Whisper is nudged "
+                   "toward them in every window (openai-whisper: as a prompt carried into every window); "
+                   "terms not said may be written anyway, so list only what is said; a batch manifest's "
+                   "hotwords column sets them per clip")
 
 
 def _review_probability(text: str) -> float:
@@ -214,6 +241,7 @@ def add_caption_options(p: argparse.ArgumentParser) -> None:
     hashes it into the settings fingerprint that decides what a rerun redoes.
     """
     add_recognition(p)
+    add_prompting(p)
     add_review(p)
     add_preset(p)
     add_composition(p)
@@ -228,7 +256,7 @@ def settings_from_args(args: argparse.Namespace) -> CaptionSettings:
     flags = vars(args)
     options = {name: flags[name] for name in CaptionSettings.names() if name in flags}
     if "x264_preset" in flags:
-        options["encoder"] = EncoderSettings(preset=args.x264_preset, crf=args.crf)
+        options["encoder"] = EncoderSettings(quality=args.quality, preset=args.x264_preset, crf=args.crf)
     defaults = CaptionSettings()
     given = any(name in flags and flags[name] != getattr(defaults, name) for name in _SIGN_OPTIONS)
     if given and not flags.get("sign") and args.command != "batch":
@@ -261,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "batch", parents=[common], help="caption a folder or CSV manifest of clips, resumably, with a report",
         description="Caption every video under INPUTS (a folder, searched recursively, or a CSV manifest with a "
-        "'path' column and optional 'lang', 'sign' and 'output' columns) into OUT_DIR, mirroring the inputs' "
+        "'path' column and optional 'lang', 'sign', 'output' and 'hotwords' columns) into OUT_DIR, mirroring the inputs' "
         "relative paths. A rerun skips clips already captioned with the same content and settings. Writes "
         "report.json, report.csv and report.html (a contact sheet) in OUT_DIR. Exit 0 when every clip "
         "succeeded, 1 when any failed, 2 on bad usage.")
@@ -285,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="INPUT", help="video or audio file")
     p.add_argument("-o", "--output", metavar="SUBS", required=True, help="subtitle file to write")
     add_recognition(p)
+    add_prompting(p)
     add_preset(p)
     add_review(p)
     add_verbose(p)
@@ -310,8 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUTPUT.json", help="JSON file to write (default: SUBS with .json)")
     p.add_argument("--lang", default="ar", help="spoken language code, or 'auto' to detect (default: ar)")
     p.add_argument("--model", default="base", help="Whisper model (default: base, embedded)")
-    p.add_argument("--compute-type", default="auto", choices=("auto", "int8", "int8_float32", "int16", "float32"),
-                   help="CTranslate2 precision (default: auto, int8)")
+    p.add_argument("--compute-type", default="auto", choices=compute_types("faster-whisper"),
+                   help="CTranslate2 precision (default: auto, int8 on a CPU, float16 on a GPU)")
+    add_device(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing OUTPUT")
 
     p = sub.add_parser("lint", parents=[common], help="list cues that break the caption rules",
@@ -329,13 +359,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FIXED", help="with --fix: the file to write (format by extension)")
     p.add_argument("--force", action="store_true", help="with --fix: overwrite an existing FIXED")
 
-    p = sub.add_parser("models", parents=[common], help="list the models here, convert one for openai-whisper",
-                       description="Models captioner can run offline. 'models convert' turns the embedded "
-                       "CTranslate2 base model (or a CTranslate2 model folder) into an openai-whisper checkpoint.")
+    p = sub.add_parser("models", parents=[common], help="list the models, pull one, convert one for openai-whisper",
+                       description="The Whisper models captioner knows. 'models list' shows them, 'models pull' "
+                       "downloads one by name, 'models convert' turns the embedded CTranslate2 base model (or a "
+                       "CTranslate2 model folder) into an openai-whisper checkpoint.")
     models_sub = p.add_subparsers(dest="models_command", metavar="ACTION", parser_class=_Parser, required=True)
-    models_sub.add_parser("list", parents=[common], help="the embedded model and its openai-whisper conversion",
-                          description="Show the embedded model, its openai-whisper conversion and which backends "
-                          "are installed.")
+    models_sub.add_parser("list", parents=[common], help="the Whisper models captioner knows, and which are here",
+                          description="Show every model of the registry (models/registry.toml): size, licence, "
+                          "Arabic WER from the Whisper paper and measured here, and whether it is embedded, "
+                          "pulled or not here; and the embedded model's openai-whisper conversion.")
+    q = models_sub.add_parser("pull", parents=[common], help="download a larger model by name (needs internet)",
+                              description="Download MODEL (a name from 'captioner models list', or a Hugging Face "
+                              "repository of a CTranslate2 Whisper model) into captioner's cache, checking every "
+                              "file's SHA-256 the registry knows; an interrupted or corrupted download is never "
+                              "kept. --model MODEL then uses it, offline. Without internet it says so in one line: "
+                              "copy a CTranslate2 model folder instead and use --model /path/to/folder.")
+    q.add_argument("model", metavar="MODEL", help="e.g. small, large-v3, or Systran/faster-whisper-small")
+    q.add_argument("--force", action="store_true", help="download again even if it is already here")
     q = models_sub.add_parser("convert", parents=[common], help="write an openai-whisper checkpoint",
                               description="Convert MODEL ('base', the embedded model, or a CTranslate2 Whisper model "
                               "folder in float16/float32) into an openai-whisper checkpoint that whisper.load_model() "
@@ -388,14 +428,14 @@ def _info(message: str) -> None:
 
 def cmd_caption(args) -> int:
     result = pipeline.caption(args.input, args.output, settings_from_args(args), force=args.force,
-                              progress=_progress(args))
+                              progress=_progress(args), notify=_info)
     _info(f"wrote {result.video}")
     _info("sidecars: " + ", ".join(str(p) for p in result.sidecars.values()))
     _info(f"{len(result.transcript.words)} words ({result.transcript.language}), {len(result.cues)} captions, "
           f"{len(result.transcript.flagged)} flagged for review")
     if not result.cues:
         _info("warning: no speech was recognised; the video was written without captions")
-    _print_review(result.transcript, result.cues, args.verbose, where=str(result.sidecars[".json"]))
+    _print_review(result.transcript, result.cues, args.verbose, where=str(result.sidecars[".json"]), prompt=args.prompt)
     for violation in result.violations:
         _info(f"note: {violation} (unavoidable: speech too fast or a word too long)")
     return EXIT_OK
@@ -403,7 +443,8 @@ def cmd_caption(args) -> int:
 
 def cmd_batch(args) -> int:
     settings = settings_from_args(args)
-    engine = make_engine(args.engine, workers=args.workers, timeout=args.timeout, address=args.ray_address)
+    engine = make_engine(args.engine, workers=args.workers, timeout=args.timeout, address=args.ray_address,
+                         device=settings.device, backend=settings.backend)
     batch = run_batch(args.inputs, args.out, settings, engine=engine, force=args.force, show_progress=not args.quiet)
     counts = ", ".join(f"{batch.count(s)} {s}" for s in ("ok", "skipped", "failed", "interrupted") if batch.count(s))
     if batch.interrupted:  # one line: what was kept, where the report is, what a rerun does
@@ -423,7 +464,7 @@ def cmd_transcribe(args) -> int:
     transcript = result.transcript
     _info(f"wrote {result.path}: {len(transcript.words)} words ({transcript.language}), {len(result.cues)} captions")
     where = str(result.path) if result.path.suffix.lower() == ".json" else "a .json output"
-    _print_review(transcript, result.cues, args.verbose, where=where)
+    _print_review(transcript, result.cues, args.verbose, where=where, prompt=args.prompt)
     return EXIT_OK
 
 
@@ -432,9 +473,12 @@ def _clock(seconds: float) -> str:
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
 
 
-def _print_review(transcript, cues, verbose: bool, where: str) -> None:
+def _print_review(transcript, cues, verbose: bool, where: str, prompt: str | None = None) -> None:
     """The words flagged for review, grouped by the caption they are in (number, time, text), and the words not
     burned because no speech is under them."""
+    if prompt:
+        _info("recognised with --prompt: Whisper can write words of a prompt where they were not said "
+              "(README: Prompt and hotwords); check the captions against the audio")
     flagged = transcript.flagged
     if transcript.dropped:
         listed = ", ".join(f"{w.text} ({w.start:.1f}s)" for w in transcript.dropped[: None if verbose else REVIEW_SHOWN])
@@ -516,13 +560,46 @@ def _lint_fix(args) -> int:
     return EXIT_FAILURE if result.violations else EXIT_OK
 
 
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}%"
+
+
+def _measured(a) -> str:
+    if a.wer is None:
+        return "not measured"
+    return f"{a.wer:.2f} / {a.cer:.2f}" + (f", {a.rtf_cpu:g}x" if a.rtf_cpu is not None else "")
+
+
 def cmd_models(args) -> int:
     if args.models_command == "list":
-        status = models.model_status()
-        ct2 = "ready" if status.assembled and status.checksum_ok else status.detail
-        print(f"base  faster-whisper  {status.path}: {ct2}")
-        print(f"base  openai-whisper  {models.openai_status()}")
-        print("other names (small, large-v3, ...) are downloaded by the backend on first use where there is internet")
+        rows = [("MODEL", "SIZE", "LICENCE", "ARABIC WER, PAPER: CV9 / FLEURS", "HERE: WER / CER, CPU TIME", "ON THIS MACHINE")]
+        for listed in models.list_models():
+            e, a = listed.entry, listed.entry.arabic
+            if a.paper_wer_common_voice_9 is not None or a.paper_wer_fleurs is not None:
+                paper = f"{_percent(a.paper_wer_common_voice_9)} / {_percent(a.paper_wer_fleurs)}"
+            elif a.readme_wer_common_voice_15 is not None:
+                paper = f"n/a (README: CV15 {_percent(a.readme_wer_common_voice_15)})"
+            else:
+                paper = "-"
+            rows.append((e.name, e.approx_size, e.licence, paper, _measured(a), listed.status))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+        for row in rows:
+            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+        print(f"base on openai-whisper: {models.openai_status()}")
+        print("captioner models pull NAME downloads one (verified by SHA-256); any CTranslate2 Whisper folder works "
+              "too: --model /path/to/folder. Which to pick for Arabic: README 'Choosing a model'.")
+        return EXIT_OK
+    if args.models_command == "pull":
+        announce = None if args.quiet else (lambda repo: _info(f"downloading {args.model} ({repo}) ..."))
+        done = models.pull_model(args.model, force=args.force, on_download=announce)
+        if done.embedded:
+            _info(f"{args.model} is embedded: nothing to download ({done.path})")
+        elif not done.downloaded:
+            _info(f"already pulled: {done.path} (--force downloads it again)")
+        else:
+            checked = f"SHA-256 checked: {', '.join(done.verified)}" if done.verified else "no SHA-256 known to check"
+            unknown = f"; not in the registry, not checked: {', '.join(done.unverified)}" if done.unverified else ""
+            _info(f"pulled {args.model} into {done.path} ({checked}{unknown}); use it with --model {args.model}")
         return EXIT_OK
     done = models.convert_for_openai(args.model, args.output, force=args.force)
     if not done.converted:

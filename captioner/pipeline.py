@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .asr import Recognizer, check_language, make_recognizer
+from .asr.registry import resolve_device
 from .captions.flags import review_transcript
 from .captions.lint import Violation, lint
-from .asr.align import align_words
+from .asr.align import align_words, aligner_settings
 from .captions.reflow import Reflowed, reflow, tidy
 from .captions.timing import attach_words, has_word_times
 from .captions.segment import Rules, Segmenter
@@ -30,10 +31,11 @@ from .progress import NoProgress, Progress
 from .render import get_renderer
 from .render.compose import Composition, compose
 from .render.inset import caption_room
-from .render.ffmpeg import container_for
+from .render.ffmpeg import EncoderSettings, container_for
 from .settings import CaptionSettings
 from .styles.presets import Preset, get_preset
 from .styles.style import CaptionStyle
+
 
 def settings_for(settings: CaptionSettings | None = None, **options) -> CaptionSettings:
     """``settings`` (default: the defaults) with the keyword options over it."""
@@ -77,10 +79,12 @@ def transcribe(
     if not info.has_audio:
         raise InputError(f"{media}: no audio stream, nothing to transcribe")
     audio = load_audio(info.path)
-    recognizer = recognizer or make_recognizer(settings.backend, settings.model, compute_type=settings.compute_type)
+    recognizer = recognizer or make_recognizer(settings.backend, settings.model, compute_type=settings.compute_type,
+                                               device=settings.resolved_device())
     with progress.task("transcribing", total=round(info.duration, 1)) as update:
-        transcript = recognizer.transcribe(audio, language=language, progress=update)
-    return review_transcript(transcript, below=settings.review_below)
+        transcript = recognizer.transcribe(audio, language=language, progress=update, prompt=settings.prompt,
+                                           hotwords=settings.hotwords)
+    return review_transcript(transcript, below=settings.review_below, hotwords=settings.hotwords)
 
 
 def make_cues(
@@ -159,12 +163,22 @@ def _outputs(info: MediaInfo, settings: CaptionSettings, force: bool) -> OutputS
 
 
 def _burn(info: MediaInfo, cues: Sequence[Cue], layout: Composition, output: Path, settings: CaptionSettings,
-          progress: Progress) -> None:
+          progress: Progress, notify: Callable[[str], None] | None = None) -> None:
+    encoder = encoder_for(settings, notify)
     with progress.task("burning", total=round(info.duration, 1)) as update:
         get_renderer(settings.renderer).burn(
             info, cues, layout, output, highlight=settings.highlight_words, shaping=settings.shaping,
-            encoder=settings.encoder, progress=update,
+            encoder=encoder, progress=update,
         )
+
+
+def encoder_for(settings: CaptionSettings, notify: Callable[[str], None] | None = None) -> EncoderSettings:
+    """The encoder a burn runs: ``settings.encoder``, on the GPU's H.264 encoder when the device is a GPU and
+    this ffmpeg can use it (``notify`` gets one line when it cannot)."""
+    encoder, why = settings.encoder.for_device(settings.resolved_device())
+    if why and notify:
+        notify(why)
+    return encoder
 
 
 def burn(
@@ -199,6 +213,7 @@ def burn(
     settings = settings_for(settings, **options)
     progress = progress or NoProgress()
     settings.check_rendering()
+    settings.resolved_device()  # --device cuda without a GPU: refused before any work
     preset = settings.resolved_preset()
     info = probe(video, require_audio=False)
     cues = load_cues(subs) if isinstance(subs, (str, os.PathLike)) else list(subs)
@@ -216,7 +231,7 @@ def burn(
         notify(line)
     cues = flowed.cues
     with _outputs(info, settings, force) as out:
-        _burn(info, cues, layout, out.add(target), settings, progress)
+        _burn(info, cues, layout, out.add(target), settings, progress, notify)
     return target
 
 
@@ -239,12 +254,14 @@ def caption(
     force: bool = False,
     recognizer: Recognizer | None = None,
     progress: Progress | None = None,
+    notify: Callable[[str], None] | None = None,
     **options,
 ) -> CaptionResult:
     """Transcribe a video, cut captions, burn them in, and write SRT/VTT/ASS/JSON sidecars.
 
     Settings as for :func:`transcribe` and :func:`burn`, plus ``cps`` (the
-    reading speed, default the preset's).
+    reading speed, default the preset's).  ``notify`` gets a line when a GPU run
+    cannot use the GPU's H.264 encoder.
     """
     settings = settings_for(settings, **options)
     progress = progress or NoProgress()
@@ -266,7 +283,7 @@ def caption(
         cues = Segmenter(rules, laid_out.measurer().width).segment(transcript.words, media_end=transcript.duration)
         for tmp in tmp_sidecars.values():
             write_subtitles(tmp, cues, laid_out, transcript)
-        _burn(info, cues, layout, tmp_video, settings, progress)
+        _burn(info, cues, layout, tmp_video, settings, progress, notify)
     violations = lint(cues, rules, laid_out.measurer().width)
     return CaptionResult(target, sidecars, transcript, cues, violations)
 
@@ -352,7 +369,7 @@ def align_cues(info: MediaInfo, cues: Sequence[Cue], which: Sequence[int], setti
     audio = load_audio(info.path)
     with progress.task("aligning", total=round(sum(c.duration for c in chosen), 1)) as update:
         aligned = align_words(audio, chosen, model=settings.model, language=language,
-                              compute_type=_ct2_compute_type(settings), progress=update)
+                              compute_type=_ct2_compute_type(settings), device=settings.device, progress=update)
     out = list(cues)
     silent = 0
     for k, cue in zip(which, aligned):
@@ -372,8 +389,7 @@ def align_cues(info: MediaInfo, cues: Sequence[Cue], which: Sequence[int], setti
 
 
 def _ct2_compute_type(settings: CaptionSettings) -> str:
-    # Alignment runs on CTranslate2 whatever the recognition backend: its types, int8 for auto.
-    return settings.compute_type if settings.compute_type in ("int8", "int8_float32", "int16", "float32") else "auto"
+    return aligner_settings(settings.compute_type, settings.device)[1]
 
 
 @dataclass
@@ -404,6 +420,7 @@ def align(
     settings = settings_for(settings, **options)
     progress = progress or NoProgress()
     language = check_language(settings.lang)
+    resolve_device("faster-whisper", settings.device)  # the aligner's engine: --device cuda needs its GPU
     is_file = isinstance(subs, (str, os.PathLike))
     if output is None and not is_file:
         raise InputError("align needs an output .json file for cues given as objects")
@@ -420,7 +437,7 @@ def align(
         audio = load_audio(info.path)
         with progress.task("aligning", total=round(info.duration, 1)) as update:
             aligned = align_words(audio, cues, model=settings.model, language=language,
-                                  compute_type=_ct2_compute_type(settings), progress=update)
+                                  compute_type=_ct2_compute_type(settings), device=settings.device, progress=update)
         words = tuple(w for cue in sorted(aligned, key=lambda c: (c.start, c.end)) for w in cue.words)
         transcript = Transcript(language or "", 1.0, info.duration, words)
         tmp.write_text(dumps(aligned, "json", transcript=transcript), encoding="utf-8")

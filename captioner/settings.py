@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 import os
+import unicodedata
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from .asr.registry import check_compute_type, check_language, recognizer_class
+from .asr.registry import check_compute_type, check_device_name, check_language, recognizer_class, resolve_device
 from .errors import InputError
 from .render.ffmpeg import EncoderSettings
 from .render.inset import SignOptions
@@ -24,6 +25,24 @@ from .render.registry import get_renderer
 from .styles.presets import Preset, get_preset, load_style
 
 HIGHLIGHT_MODES = ("none", "word")
+# A prompt or hotword list longer than this is not what Whisper can read (223 tokens; the backend counts them).
+MAX_PROMPT_CHARS = 2000
+
+
+def prompt_text(name: str, value) -> str | None:
+    """A prompt or hotword list as Whisper gets it: whitespace runs (a manifest cell's line breaks) made one
+    space; empty is None; not text, control characters or more than :data:`MAX_PROMPT_CHARS` are refused."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be text, not {type(value).__name__}")
+    text = " ".join(value.split())
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in text):
+        raise InputError(f"{name} holds a control character or bytes that are not UTF-8; give plain text")
+    if len(text) > MAX_PROMPT_CHARS:
+        raise InputError(f"{name} is {len(text)} characters long; Whisper reads at most 223 tokens of it "
+                         f"(keep it under {MAX_PROMPT_CHARS} characters: the names and terms said in the clip)")
+    return text or None
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,13 @@ class CaptionSettings:
     model: str = "base"  # the embedded model, a name, or a local model folder
     backend: str = "faster-whisper"
     compute_type: str = "auto"
+    # Where recognition (and, on a GPU, the H.264 encode) runs: auto (a CUDA GPU when the backend sees one), cpu, cuda.
+    device: str = "auto"
+    # Text that steers recognition: a prompt (what was said before: register, spelling) and hotwords (names and
+    # terms said in the clip).  Both go to Whisper before its own tokens; a batch manifest's hotwords column
+    # overrides hotwords for its row.
+    prompt: str | None = None
+    hotwords: str | None = None
     # Review flags: also flag any word recognised with a probability below this (0: the combined decision only).
     review_below: float = 0.0
     # Captions: the platform preset (or a Preset), a house-style TOML file over it, the reading speed.
@@ -75,6 +101,8 @@ class CaptionSettings:
             raise InputError(f"reading speed must be a positive number of characters per second, not {self.cps!r}")
         if not (isinstance(self.review_below, (int, float)) and 0 <= self.review_below <= 1):
             raise InputError(f"review_below must be a probability from 0 to 1, not {self.review_below!r}")
+        for name in ("prompt", "hotwords"):
+            object.__setattr__(self, name, prompt_text(name, getattr(self, name)))
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -97,12 +125,22 @@ class CaptionSettings:
 
     # -- checks made before any slow work ---------------------------------------------------------------------
 
-    def check_recognition(self) -> str | None:
-        """The language to recognise (None: detect); a bad language, backend or compute type fails here."""
+    def check_recognition(self, *, here: bool = True) -> str | None:
+        """The language to recognise (None: detect); a bad language, backend, device or compute type fails here.
+
+        ``here``: recognition runs on this machine, so ``--device cuda`` without a
+        GPU is refused and the compute type checked for the device it resolves to;
+        a Ray driver passes False (its workers' machines decide).
+        """
         language = check_language(self.lang)
         recognizer_class(self.backend)
-        check_compute_type(self.backend, self.compute_type)
+        device = self.resolved_device() if here else check_device_name(self.device)
+        check_compute_type(self.backend, self.compute_type, device)
         return language
+
+    def resolved_device(self) -> str:
+        """``cpu`` or ``cuda``: where this machine runs the recognition (:func:`~captioner.asr.registry.resolve_device`)."""
+        return resolve_device(self.backend, self.device)
 
     def check_rendering(self) -> None:
         """A bad renderer, shaping, highlight or reframe mode, or interpreter option, fails here."""
@@ -113,8 +151,8 @@ class CaptionSettings:
             raise InputError(f"reframe must be one of {', '.join(REFRAME_MODES)}, not {self.reframe!r}")
         self.sign_options()
 
-    def check(self) -> None:
-        self.check_recognition()
+    def check(self, *, here: bool = True) -> None:
+        self.check_recognition(here=here)
         self.check_rendering()
         self.resolved_preset()
 

@@ -235,6 +235,19 @@ def test_cli_transcribe_with_openai_backend(tmp_path, short_clip, float_recogniz
 
 
 @requires_openai
+def test_hotwords_and_prompt_steer_openai_whisper(openai_recognizer, short_clip):
+    """openai-whisper has no hotwords: they go first in a prompt carried into every window
+    (carry_initial_prompt), so they steer it as faster-whisper's do.  Unprompted it writes "حمتي سمي" for
+    "حملة اصنع الخير" (test_cli_transcribe_with_openai_backend's words); steered, the words said."""
+    from captioner.captions.flags import bare
+    from captioner.media.audio import load_audio
+
+    said = "مرحبا بكم في حملة اصنع الخير."
+    steered = openai_recognizer.transcribe(load_audio(short_clip), language="ar", hotwords=said)
+    assert {"حملة", "اصنع", "الخير"} <= {bare(w.text) for w in steered.words}, [w.text for w in steered.words]
+
+
+@requires_openai
 @requires_speech
 def test_cli_both_backends_give_the_same_words_with_compute_type_float32(tmp_path):
     """The user-facing way to get the same transcript out of both backends: ``--compute-type float32``."""

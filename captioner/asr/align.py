@@ -39,8 +39,9 @@ from ..cues import Cue, Word
 from ..errors import CaptionerError, InputError
 from ..media.audio import SAMPLE_RATE
 from ..system import available_cores
+from .faster_whisper_backend import FasterWhisperRecognizer
 from .models import resolve_model
-from .registry import check_language
+from .registry import check_compute_type, check_language, resolve_device
 
 WINDOW_SECONDS = 30.0  # one Whisper window
 PAD_SECONDS = 0.3  # audio kept around the cues of a window, for words typed slightly off their speech
@@ -52,11 +53,23 @@ ENCODE_BATCH = 2  # windows per encoder call
 MIN_PAUSE = 0.3  # s: a word is never stretched across a pause this long
 
 
-def load_aligner(model: str = "base", compute_type: str = "auto", cpu_threads: int = 0) -> WhisperModel:
-    """The faster-whisper model whose CTranslate2 ``Whisper.align`` times words (``auto``: int8)."""
+def aligner_settings(compute_type: str = "auto", device: str = "auto") -> tuple[str, str]:
+    """The device and CTranslate2 compute type alignment runs with, for a caption job's ``--device`` and
+    ``--compute-type``: alignment is CTranslate2 whatever the recognition backend, so a type it does not run on
+    that device (openai-whisper's float32 on a GPU is fine, its float16 on a CPU is not) falls back to its default."""
+    device = resolve_device("faster-whisper", device)
+    return device, compute_type if compute_type in FasterWhisperRecognizer.compute_types[device] else "auto"
+
+
+def load_aligner(model: str = "base", compute_type: str = "auto", cpu_threads: int = 0,
+                 device: str = "cpu") -> WhisperModel:
+    """The faster-whisper model whose CTranslate2 ``Whisper.align`` times words (``auto``: int8 on a CPU,
+    float16 on a GPU)."""
+    device = resolve_device("faster-whisper", device)
+    compute = check_compute_type("faster-whisper", compute_type, device)
     path = resolve_model(model)
     try:
-        return WhisperModel(path, device="cpu", compute_type="int8" if compute_type == "auto" else compute_type,
+        return WhisperModel(path, device=device, compute_type=compute,
                             cpu_threads=cpu_threads or available_cores(), local_files_only=os.path.isdir(path))
     except (OSError, RuntimeError, ValueError) as exc:
         raise CaptionerError(f"cannot load model {model!r} for alignment: {exc}") from None
@@ -120,6 +133,7 @@ def align_words(
     model: str = "base",
     language: str | None = "ar",
     compute_type: str = "auto",
+    device: str = "cpu",
     whisper: WhisperModel | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> list[Cue]:
@@ -136,7 +150,7 @@ def align_words(
     cues = list(cues)
     if not cues:
         return []
-    wm = whisper or load_aligner(model, compute_type)
+    wm = whisper or load_aligner(model, compute_type, device=device)
     if language is None:
         language, _, _ = wm.detect_language(audio, vad_filter=True)
     try:

@@ -36,12 +36,15 @@ Decoded = tuple[Segment, list[Word]]
 
 # Weights above this size are not worth holding once per worker by default.
 REPLICATE_MAX_BYTES = 1 << 30
+# Whisper reads at most this many prompt tokens before a window (n_text_ctx // 2 - 1, both backends).
+MAX_PROMPT_TOKENS = 223
 _SMALL_MODELS = {"tiny", "base", "small"}
 
 
 class Recognizer(Protocol):
     def transcribe(
-        self, audio: np.ndarray, *, language: str | None, progress: ProgressCallback | None = None
+        self, audio: np.ndarray, *, language: str | None, progress: ProgressCallback | None = None,
+        prompt: str | None = None, hotwords: str | None = None,
     ) -> Transcript: ...
 
 
@@ -61,12 +64,40 @@ class ChunkedRecognizer:
 
     #: The name ``--backend`` takes; the registry keys backends by it.
     backend: ClassVar[str]
-    #: Compute types the backend runs, and the one ``auto`` means on a CPU.
-    compute_types: ClassVar[tuple[str, ...]]
-    default_compute_type: ClassVar[str]
+    #: Compute types the backend runs on each device (``cpu``, ``cuda``), and the one ``auto`` means there.
+    compute_types: ClassVar[dict[str, tuple[str, ...]]]
+    default_compute_types: ClassVar[dict[str, str]]
+    #: The library whose view of the GPUs decides ``--device auto`` (named in the ``--device cuda`` refusal).
+    gpu_engine: ClassVar[str]
 
     workers: int
     _models: list
+
+    @classmethod
+    def cuda_devices(cls) -> int:
+        """How many CUDA GPUs this backend's engine sees (0: none, or no CUDA build)."""
+        raise NotImplementedError
+
+    def _prompt_tokens(self, text: str) -> int:
+        """How many tokens ``text`` is to this model's tokenizer, as Whisper reads a prompt (with a leading space)."""
+        raise NotImplementedError
+
+    def check_prompt(self, prompt: str | None, hotwords: str | None) -> None:
+        """Refuse (one line, exit 2) a prompt and hotwords longer than Whisper reads: half its text context.
+
+        Whisper's decoder takes at most 223 tokens of prompt before its own start
+        tokens (``n_text_ctx // 2 - 1``); faster-whisper would silently cut the
+        hotwords' end and the prompt's start, and openai-whisper keep only the
+        last 223 tokens.  Refused before any audio is recognised.
+        """
+        texts = [t for t in (hotwords, prompt) if t]
+        if not texts:
+            return
+        count = sum(self._prompt_tokens(t) for t in texts)
+        if count > MAX_PROMPT_TOKENS:
+            given = " and ".join(name for name, t in (("--hotwords", hotwords), ("--prompt", prompt)) if t)
+            raise InputError(f"{given}: {count} tokens, more than the {MAX_PROMPT_TOKENS} Whisper reads before a "
+                             "window; keep the names and terms said in the clip")
 
     def _seed(self) -> None:
         raise NotImplementedError
@@ -78,14 +109,23 @@ class ChunkedRecognizer:
         raise NotImplementedError
 
     def _recognize(
-        self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback
+        self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback,
+        prompt: str | None = None, hotwords: str | None = None,
     ) -> tuple[list[Decoded], str, float]:
-        """The chunk's decoded segments with their words (times in the whole audio), language, its probability."""
+        """The chunk's decoded segments with their words (times in the whole audio), language, its probability.
+
+        ``prompt`` is text said before the chunk (Whisper's ``initial_prompt``: its
+        first window's context); ``hotwords`` are names and terms to prefer, given
+        to every window.
+        """
         raise NotImplementedError
 
     def transcribe(
-        self, audio: np.ndarray, *, language: str | None, progress: ProgressCallback | None = None
+        self, audio: np.ndarray, *, language: str | None, progress: ProgressCallback | None = None,
+        prompt: str | None = None, hotwords: str | None = None,
     ) -> Transcript:
+        prompt, hotwords = (prompt or "").strip() or None, (hotwords or "").strip() or None
+        self.check_prompt(prompt, hotwords)
         self._seed()
         chunks = speech_chunks(audio, self.workers)
         self._before(min(self.workers, len(chunks)))
@@ -106,7 +146,7 @@ class ChunkedRecognizer:
             def run_share(worker: int) -> dict[int, tuple[list[Decoded], str, float]]:
                 model = self._models[worker]
                 return {
-                    i: self._recognize(model, audio, chunks[i], language, partial(report, i))
+                    i: self._recognize(model, audio, chunks[i], language, partial(report, i), prompt, hotwords)
                     for i in range(worker, len(chunks), self.workers)
                 }
 

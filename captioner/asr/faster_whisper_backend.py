@@ -15,8 +15,8 @@ from ..system import available_cores
 from ..text.arabic import APPEND_PUNCTUATION
 from .base import ChunkedRecognizer, Decoded, ProgressCallback, default_workers
 from .chunks import Chunk
-from .models import resolve_model
-from .registry import check_compute_type, register_recognizer
+from .models import download_failure, repo_of, resolve_model
+from .registry import check_compute_type, register_recognizer, resolve_device
 
 
 @register_recognizer
@@ -24,10 +24,20 @@ class FasterWhisperRecognizer(ChunkedRecognizer):
     """faster-whisper (CTranslate2) with word timestamps, Silero VAD and Arabic-aware punctuation."""
 
     backend = "faster-whisper"
-    # CTranslate2's types on a CPU.  int8 is the fast path; with the same weights,
-    # float32 gives the same words as openai-whisper: quantizing shifts a few.
-    compute_types = ("int8", "int8_float32", "int16", "float32")
-    default_compute_type = "int8"
+    # CTranslate2's types per device.  On a CPU int8 is the fast path; with the same
+    # weights, float32 gives the same words as openai-whisper: quantizing shifts a
+    # few.  On a GPU float16 is the fast path (the weights are stored in float16);
+    # int16 is CPU-only, the bfloat16 types need a GPU of compute capability 8.0 or later.
+    compute_types = {
+        "cpu": ("int8", "int8_float32", "int16", "float32"),
+        "cuda": ("float16", "int8_float16", "int8_float32", "int8", "bfloat16", "int8_bfloat16", "float32"),
+    }
+    default_compute_types = {"cpu": "int8", "cuda": "float16"}
+    gpu_engine = "CTranslate2"
+
+    @classmethod
+    def cuda_devices(cls) -> int:
+        return int(ctranslate2.get_cuda_device_count())
 
     def __init__(
         self,
@@ -43,24 +53,33 @@ class FasterWhisperRecognizer(ChunkedRecognizer):
         self.model_name = model
         self.beam_size = beam_size
         self.seed = seed
-        self.compute_type = check_compute_type(self.backend, compute_type)
+        self.device = resolve_device(self.backend, device)
+        self.compute_type = check_compute_type(self.backend, compute_type, self.device)
         path = resolve_model(model)
         cores = available_cores()
-        self.workers = workers or default_workers(path, cores)
+        # On a GPU one replica per visible GPU (each is parallel inside); on a CPU one per core, up to four.
+        gpus = self.cuda_devices() if self.device == "cuda" else 0
+        self.workers = workers or (gpus or default_workers(path, cores))
         self.cpu_threads = cpu_threads or max(1, cores // self.workers)
         try:
             self._models = [
                 WhisperModel(
                     path,
-                    device=device,
+                    device=self.device,
+                    device_index=i % gpus if gpus else 0,
                     compute_type=self.compute_type,
                     cpu_threads=self.cpu_threads,
                     local_files_only=os.path.isdir(path),
                 )
-                for _ in range(self.workers)
+                for i in range(self.workers)
             ]
         except (OSError, RuntimeError, ValueError) as exc:
+            if not os.path.isdir(path):  # a name faster-whisper had to download
+                raise CaptionerError(download_failure(model, repo_of(model), exc)) from None
             raise CaptionerError(f"cannot load model {model!r}: {exc}") from None
+
+    def _prompt_tokens(self, text: str) -> int:
+        return len(self._models[0].hf_tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids)
 
     @property
     def whisper_model(self) -> WhisperModel:
@@ -79,7 +98,8 @@ class FasterWhisperRecognizer(ChunkedRecognizer):
         return language, float(probability)
 
     def _recognize(
-        self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback
+        self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback,
+        prompt: str | None = None, hotwords: str | None = None,
     ) -> tuple[list[Decoded], str, float]:
         offset = chunk.start / SAMPLE_RATE
         segments, info = model.transcribe(
@@ -91,6 +111,9 @@ class FasterWhisperRecognizer(ChunkedRecognizer):
             # Arabic loops feed on their own context (rtl-and-peers W3).
             condition_on_previous_text=False,
             append_punctuations=APPEND_PUNCTUATION,
+            # The prompt is the chunk's first window's context; hotwords go before every window's.
+            initial_prompt=prompt,
+            hotwords=hotwords,
         )
         decoded: list[Decoded] = []
         for segment in segments:

@@ -13,16 +13,28 @@ concurrent or interrupted run never leaves a half-written model behind.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import logging
 import os
+import re
 import shutil
+import socket
 import tempfile
+import urllib.parse
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from faster_whisper.utils import available_models, download_model
+from huggingface_hub import constants as hub_constants
+from huggingface_hub.utils import logging as hub_logging  # imported now: on first import it resets the Hub's log level
+
 from .. import extras
-from ..errors import CaptionerError, InputError, MissingExtraError
+from ..errors import CaptionerError, InputError, MissingExtraError, first_line
 from ..media.outputs import OutputSet, write_atomic
+from .catalog import REPO as REPO_ID, ModelEntry, find_model, known_models, model_entry
 from .convert import checkpoint_from_ct2, save_checkpoint
 
 EMBEDDED_MODEL = "base"
@@ -169,9 +181,10 @@ def resolve_model(name: str) -> str:
     """Map ``--model`` to what faster-whisper loads: the embedded base, a local folder, or a name.
 
     ``base`` is always the embedded, verified copy (no download).  A path to a
-    folder holding a CTranslate2 ``model.bin`` is used as it is.  Any other
-    name (``small``, ``large-v3``, a Hugging Face repo id) is passed through to
-    faster-whisper, which downloads it on a machine with internet.
+    folder holding a CTranslate2 ``model.bin`` is used as it is.  A name that
+    ``captioner models pull`` fetched (and verified) is its folder in the cache.
+    Any other name (``small``, ``large-v3``, a Hugging Face repo id) is passed
+    through to faster-whisper, which downloads it on a machine with internet.
     """
     if name == EMBEDDED_MODEL:
         return str(ensure_embedded_model())
@@ -180,7 +193,228 @@ def resolve_model(name: str) -> str:
         if not (path / "model.bin").is_file():
             raise InputError(f"model folder {name!r} has no CTranslate2 model.bin")
         return str(path)
+    pulled = pulled_model(name)
+    if pulled:
+        return str(pulled)
+    if not (find_model(name) or REPO_ID.fullmatch(name) or name in available_models()):
+        model_entry(name)  # raises: an unknown name, with the known ones
     return name
+
+
+def repo_of(name: str) -> str:
+    """The Hugging Face repository a model name downloads from (as the registry, or faster-whisper, says)."""
+    entry = find_model(name)
+    return entry.repo if entry else name
+
+
+# --- models pull: larger models downloaded by name, verified, kept in the cache ----------------------------
+
+_PULL_STAMP = "captioner-pulled.json"
+
+
+def pulled_dir(name: str) -> Path:
+    """Where ``captioner models pull NAME`` keeps a model: ``$CAPTIONER_CACHE/models/NAME`` (a repository id's
+    ``/`` made ``--``).  A registry model has one folder whether it is named or given by its repository, so
+    ``models pull Systran/faster-whisper-small`` is what ``--model small`` and ``models list`` find."""
+    entry = find_model(name)
+    return cache_root() / "models" / (entry.name if entry else name).replace("/", "--")
+
+
+def _file_stats(folder: Path) -> dict[str, dict]:
+    return {p.name: {"size": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns}
+            for p in sorted(folder.iterdir()) if p.is_file() and p.name != _PULL_STAMP}
+
+
+def pulled_model(name: str) -> Path | None:
+    """The folder ``models pull`` made for ``name``, when it is complete and unchanged since (else None)."""
+    if not (find_model(name) or REPO_ID.fullmatch(name)):
+        return None
+    folder = pulled_dir(name)
+    try:
+        recorded = json.loads((folder / _PULL_STAMP).read_text(encoding="utf-8"))
+        stats = _file_stats(folder)
+    except (OSError, ValueError):
+        return None
+    files = recorded.get("files") if isinstance(recorded, dict) else None
+    if not isinstance(files, dict) or "model.bin" not in files:
+        return None
+    same = all(stats.get(f, {}).get(k) == v.get(k) for f, v in files.items() if isinstance(v, dict)
+               for k in ("size", "mtime_ns"))
+    return folder if same else None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A registry model and where it is here (``captioner models list``)."""
+
+    entry: ModelEntry
+    status: str
+
+
+def list_models() -> list[Listed]:
+    """Every model of the registry with its state on this machine: embedded, pulled (verified), or not here."""
+    rows = []
+    for entry in known_models().values():
+        if entry.embedded:
+            status = model_status()
+            state = "embedded, ready" if status.assembled and status.checksum_ok else f"embedded: {status.detail}"
+        elif pulled_model(entry.name):
+            state = f"pulled: {pulled_dir(entry.name)}"
+        else:
+            state = "not here (captioner models pull " + entry.name + ")"
+        rows.append(Listed(entry, state))
+    return rows
+
+
+@dataclass(frozen=True)
+class Pulled:
+    """What ``captioner models pull`` did: the folder, whether it downloaded now, and which files' SHA-256 the
+    registry knew (checked) and which it did not."""
+
+    name: str
+    path: Path
+    downloaded: bool
+    verified: tuple[str, ...] = ()
+    unverified: tuple[str, ...] = ()
+    embedded: bool = False
+
+
+def _error_chain(exc: BaseException) -> str:
+    """An exception and its causes, as "Type: message" text (what the Hub client raised, through its wrappers)."""
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 8:
+        chain.append(f"{type(seen).__name__}: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    return " ".join(chain)
+
+
+def _not_on_hub(text: str) -> bool:
+    return bool(re.search(r"RepositoryNotFoundError|RevisionNotFoundError|GatedRepoError", text))
+
+
+def download_failure(name: str, repo: str, exc: BaseException) -> str:
+    """One line for a model that could not be downloaded: why, and what to do offline."""
+    text = _error_chain(exc)
+    if re.search(r"OfflineModeIsEnabled|HF_HUB_OFFLINE|outgoing traffic has been disabled", text):
+        why = "downloads are switched off here (HF_HUB_OFFLINE)"
+    elif "RevisionNotFoundError" in text:
+        why = f"the Hugging Face Hub ({hub_constants.ENDPOINT}) has no such revision of {repo}"
+    elif _not_on_hub(text):
+        why = (f"the Hugging Face Hub ({hub_constants.ENDPOINT}) has no repository {repo}, or it is private or gated "
+               "(log in with 'hf auth login' if it is yours)")
+    elif re.search(r"RemoteProtocolError|peer closed connection|Server disconnected|Consistency check failed"
+                   r"|IncompleteRead|ChunkedEncodingError", text):
+        why = f"the download from the Hugging Face Hub ({hub_constants.ENDPOINT}) broke off and could not be resumed"
+    elif re.search(r"Connect|Name or service not known|Temporary failure in name resolution|Network is unreachable"
+                   r"|timed out|Max retries", text):
+        why = f"no connection to the Hugging Face Hub ({hub_constants.ENDPOINT})"
+    else:
+        why = first_line(exc).rstrip(".")
+    instead = ("'captioner models list' shows the models captioner knows" if _not_on_hub(text)
+               else f"where there is internet run 'captioner models pull {name}'")
+    return (f"cannot download model {name!r} ({repo}): {why}; {instead}, or give a local CTranslate2 model folder: "
+            "--model /path/to/ctranslate2-folder")
+
+
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def _check_hub_reachable(name: str, repo: str, timeout: float = 10.0) -> None:
+    """Fail in seconds, in one line, where the Hub cannot be reached (the client retries for about 25 s)."""
+    if hub_constants.HF_HUB_OFFLINE:
+        raise CaptionerError(download_failure(name, repo, OSError("HF_HUB_OFFLINE is set")))
+    if any(os.environ.get(v) for v in _PROXY_VARIABLES):
+        return  # through a proxy: only the client knows the way
+    url = urllib.parse.urlsplit(hub_constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "", port), timeout=timeout).close()
+    except OSError as exc:
+        raise CaptionerError(download_failure(name, repo, ConnectionError(f"{url.hostname}:{port}: {exc}"))) from None
+
+
+def pull_model(name: str, *, force: bool = False, on_download: Callable[[str], None] | None = None) -> Pulled:
+    """Download model ``name`` (a registry name or a Hugging Face repository id) into the cache, verified.
+
+    faster-whisper's ``download_model`` fetches the repository's model files into
+    a temporary folder beside the target; every file whose SHA-256 (and size) the
+    registry knows is checked, and only a folder that passes is renamed into place,
+    so an interrupted or corrupted download never becomes a model.  ``base`` is
+    embedded: nothing is downloaded.  ``on_download(repo)`` is called when a
+    download really starts (not for ``base``, a bad name, a model already here,
+    or a Hub out of reach), for the caller's "downloading ..." note.
+    """
+    if name == EMBEDDED_MODEL:
+        return Pulled(name, ensure_embedded_model(), False, embedded=True)
+    entry = find_model(name)
+    if entry is None and not REPO_ID.fullmatch(name):
+        model_entry(name)  # raises: an unknown name, with the known ones
+    repo = entry.repo if entry else name
+    revision = entry.revision if entry else None
+    target = pulled_dir(name)
+    if not force and pulled_model(name):
+        return Pulled(name, target, False)
+    _check_hub_reachable(name, repo)
+    if on_download is not None:
+        on_download(repo)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".pulling-", dir=target.parent))
+    hub_log = hub_logging.get_logger("huggingface_hub")  # the Hub's library logger, configured when imported
+    level = hub_log.level
+    try:
+        try:
+            # The Hub client's retry notes ("Trying to resume download...") and deprecation warnings are not the
+            # user's business: one line is, from the exception.
+            hub_log.setLevel(logging.CRITICAL)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                download_model(repo, output_dir=str(staging), revision=revision)
+        except Exception as exc:  # noqa: BLE001 - the Hub client raises many kinds; each means "not downloaded"
+            # A repository the user named that the Hub does not have is bad input (exit 2), as an unknown name is.
+            error = InputError if entry is None and _not_on_hub(_error_chain(exc)) else CaptionerError
+            raise error(download_failure(name, repo, exc)) from None
+        finally:
+            hub_log.setLevel(level)
+        shutil.rmtree(staging / ".cache", ignore_errors=True)  # the Hub client's bookkeeping, not the model
+        verified, unverified = _verify_download(name, staging, entry.files if entry else ())
+        stats = _file_stats(staging)
+        for key, sha in verified:
+            stats[key]["sha256"] = sha
+        # Size and time of every file: a later change of either (truncated, rewritten) makes it a model no more.
+        (staging / _PULL_STAMP).write_text(json.dumps(
+            {"name": name, "repo": repo, "revision": revision, "files": stats}, indent=1), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return Pulled(name, target, True, tuple(k for k, _ in verified), tuple(unverified))
+
+
+def _verify_download(name: str, folder: Path, expected) -> tuple[list[tuple[str, str]], list[str]]:
+    """Check the downloaded files against the registry: (files checked with their SHA-256, files not known)."""
+    if not (folder / "model.bin").is_file():
+        raise CaptionerError(f"model {name!r}: the download has no model.bin (not a CTranslate2 Whisper model)")
+    verified = []
+    known = {f.name: f for f in expected}
+    for spec in expected:
+        path = folder / spec.name
+        if not path.is_file():
+            if spec.sha256 or spec.name == "model.bin":
+                raise CaptionerError(f"model {name!r}: the download has no {spec.name}; nothing was kept")
+            continue
+        if spec.size is not None and path.stat().st_size != spec.size:
+            raise CaptionerError(f"model {name!r}: {spec.name} has {path.stat().st_size} bytes, the registry says "
+                                 f"{spec.size}; nothing was kept")
+        if spec.sha256:
+            digest = _sha256(path)
+            if digest != spec.sha256:
+                raise CaptionerError(f"model {name!r}: {spec.name} does not verify (SHA-256 {digest[:12]}…, the "
+                                     f"registry says {spec.sha256[:12]}…); nothing was kept")
+            verified.append((spec.name, digest))
+    unverified = sorted(p.name for p in folder.iterdir() if p.is_file() and not (known.get(p.name) and known[p.name].sha256))
+    return verified, unverified
 
 
 # --- openai-whisper ---------------------------------------------------------
@@ -243,11 +477,14 @@ def openai_checkpoint_status() -> str:
 
 
 def openai_status() -> str:
-    """One line: the embedded model's openai-whisper conversion, or why that backend is not available."""
-    try:
-        extras.openai_whisper()
-    except MissingExtraError as exc:
-        return f"not available: {exc}"
+    """One line: the embedded model's openai-whisper conversion, or why that backend is not available.
+
+    Whether the extra is installed is looked up, not imported: importing torch and whisper takes seconds, which
+    ``models list`` should not cost (``captioner doctor`` and the backend itself import them).
+    """
+    missing = next((m for m in extras.EXTRAS["openai"] if importlib.util.find_spec(m) is None), None)
+    if missing is not None:
+        return f"not available: {MissingExtraError('the openai-whisper backend', 'openai', missing)}"
     return openai_checkpoint_status()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from .base import REPLICATE_MAX_BYTES, ChunkedRecognizer, Decoded, ProgressCallb
 from .chunks import Chunk
 from .convert import checkpoint_from_ct2, load_checkpoint_model
 from .models import EMBEDDED_MODEL, convert_embedded_for_openai
-from .registry import check_compute_type, register_recognizer
+from .registry import check_compute_type, register_recognizer, resolve_device
 
 # faster-whisper's decoding defaults, passed to openai-whisper explicitly so that
 # both backends search and fall back alike: candidates when sampling, and the
@@ -46,8 +47,15 @@ class OpenAIWhisperRecognizer(ChunkedRecognizer):
     """
 
     backend = "openai-whisper"
-    compute_types = ("float32",)  # PyTorch has no int8 Whisper
-    default_compute_type = "float32"
+    # PyTorch has no int8 Whisper; float16 (openai-whisper's fp16) runs on a GPU only.
+    compute_types = {"cpu": ("float32",), "cuda": ("float16", "float32")}
+    default_compute_types = {"cpu": "float32", "cuda": "float16"}
+    gpu_engine = "torch"
+
+    @classmethod
+    def cuda_devices(cls) -> int:
+        torch = extras.torch()
+        return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
 
     def __init__(
         self,
@@ -60,18 +68,20 @@ class OpenAIWhisperRecognizer(ChunkedRecognizer):
         beam_size: int = 5,
         seed: int = 0,
     ) -> None:
-        self.compute_type = check_compute_type(self.backend, compute_type)
         extras.openai_whisper()
         torch = extras.torch()
+        self.device = resolve_device(self.backend, device)
+        self.compute_type = check_compute_type(self.backend, compute_type, self.device)
 
         self.model_name = model
         self.beam_size = beam_size
         self.seed = seed
-        self.device = device
-        first = load_openai_model(model, device)
+        first = load_openai_model(model, self.device)
         cores = available_cores()
         size = sum(p.numel() * p.element_size() for p in first.parameters())
-        self.workers = workers or (max(1, min(cores, 4)) if size <= REPLICATE_MAX_BYTES else 1)
+        # On a GPU one model (decoding is parallel inside it); on a CPU one per core, up to four.
+        replicas = 1 if self.device == "cuda" else (max(1, min(cores, 4)) if size <= REPLICATE_MAX_BYTES else 1)
+        self.workers = workers or replicas
         self._cores = cores
         self._fixed_threads = cpu_threads
         self.cpu_threads = cpu_threads or max(1, cores // self.workers)
@@ -79,6 +89,18 @@ class OpenAIWhisperRecognizer(ChunkedRecognizer):
         # openai-whisper's decoder installs kv-cache hooks on the model for each
         # decode, so a model serves one thread at a time: one copy per worker.
         self._models = [first] + [copy.deepcopy(first) for _ in range(self.workers - 1)]
+
+    def _prompt_tokens(self, text: str) -> int:
+        whisper = extras.openai_whisper()
+        model = self._models[0]
+        tokenizer = whisper.tokenizer.get_tokenizer(model.is_multilingual, num_languages=model.num_languages)
+        return len(tokenizer.encode(" " + text.strip()))
+
+    def check_prompt(self, prompt: str | None, hotwords: str | None) -> None:
+        if hotwords and "carry_initial_prompt" not in inspect.signature(extras.openai_whisper().transcribe).parameters:
+            raise InputError("--hotwords: this openai-whisper has no hotwords and no carry_initial_prompt to give "
+                             "them to every window (pip install -U openai-whisper, or use --prompt)")
+        super().check_prompt(prompt, hotwords)
 
     def _seed(self) -> None:
         # The temperature fallback samples from torch's global generator.  With
@@ -112,7 +134,8 @@ class OpenAIWhisperRecognizer(ChunkedRecognizer):
         return self._language_of(self._models[0], kept)
 
     def _recognize(
-        self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback
+        self, model, audio: np.ndarray, chunk: Chunk, language: str | None, report: ProgressCallback,
+        prompt: str | None = None, hotwords: str | None = None,
     ) -> tuple[list[Decoded], str, float]:
         torch = extras.torch()
         offset = chunk.start / SAMPLE_RATE
@@ -141,7 +164,8 @@ class OpenAIWhisperRecognizer(ChunkedRecognizer):
                 condition_on_previous_text=False,
                 word_timestamps=True,
                 append_punctuations=APPEND_PUNCTUATION,
-                fp16=False,
+                fp16=self.compute_type == "float16",
+                **_prompting(prompt, hotwords),
             )
         # Times in the speech-only audio → times in the chunk, as faster-whisper's
         # restore_speech_timestamps does: both ends of a word from the part its middle is in.
@@ -160,6 +184,21 @@ class OpenAIWhisperRecognizer(ChunkedRecognizer):
             report(seg_end)
         report(len(piece) / SAMPLE_RATE)
         return decoded, language, probability
+
+
+def _prompting(prompt: str | None, hotwords: str | None) -> dict:
+    """openai-whisper's prompt options for faster-whisper's ``initial_prompt`` and ``hotwords``.
+
+    openai-whisper has no ``hotwords``.  faster-whisper puts them before every
+    window's prompt; openai-whisper's ``carry_initial_prompt`` does the same with
+    its ``initial_prompt``, so hotwords go first in a carried prompt, with the
+    prompt after them (the same tokens; the prompt then reaches a chunk's later
+    windows too, where faster-whisper gives it to the first only: a chunk is
+    at most 25 s, usually one window).
+    """
+    if hotwords:
+        return {"initial_prompt": f"{hotwords} {prompt}" if prompt else hotwords, "carry_initial_prompt": True}
+    return {"initial_prompt": prompt} if prompt else {}
 
 
 def segment_signals(segment: dict, start: float, end: float) -> Segment:

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Sequence
 from multiprocessing.connection import wait
 
+from ..asr.registry import cuda_devices, resolve_device
 from ..processes import die_with_parent, install_stop_handlers, shielded
 from ..system import available_cores
 from .records import log_event, remove_partial_outputs
@@ -28,7 +29,11 @@ from .schema import ClipResult, Job, OnResult
 STOP_GRACE = 5.0
 
 
-def _worker_main(conn, threads: int, parent: int = 0) -> None:
+def _worker_main(conn, threads: int, parent: int = 0, gpu: str | None = None) -> None:
+    # One GPU per worker, as Ray gives an actor its own: the model, and NVENC, see only that one (set before
+    # anything in this process touches CUDA).
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
     # A process group of its own: a timed-out job is stopped by signalling the group (the worker and its
     # ffmpeg), and a Ctrl-C on the terminal reaches only the batch process, which then stops the workers.
     os.setpgrp()
@@ -52,9 +57,10 @@ def _worker_main(conn, threads: int, parent: int = 0) -> None:
 
 
 class _Worker:
-    def __init__(self, context, threads: int) -> None:
+    def __init__(self, context, threads: int, gpu: str | None = None) -> None:
+        self.gpu = gpu
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child, threads, os.getpid()), daemon=True,
+        self.process = context.Process(target=_worker_main, args=(child, threads, os.getpid(), gpu), daemon=True,
                                        name="captioner-worker")
         self.process.start()
         child.close()
@@ -99,9 +105,17 @@ class LocalEngine:
 
     name = "local"
 
-    def __init__(self, workers: int = 0, timeout: float | None = None) -> None:
-        self.workers = workers or default_local_workers()
+    def __init__(self, workers: int = 0, timeout: float | None = None, *, device: str = "auto",
+                 backend: str = "faster-whisper") -> None:
+        # cpu or cuda, as the jobs' recogniser resolves it here: --device cuda without a GPU is refused now.
+        self.device = resolve_device(backend, device)
+        self.gpus = visible_gpus(cuda_devices(backend)) if self.device == "cuda" else []
+        self.workers = workers or default_local_workers(self.device, len(self.gpus))
         self.timeout = timeout
+
+    def gpu_of(self, worker: int) -> str | None:
+        """The GPU worker number ``worker`` sees (its ``CUDA_VISIBLE_DEVICES``), or None on the CPU."""
+        return self.gpus[worker % len(self.gpus)] if self.gpus else None
 
     def run(self, jobs: Sequence[Job], on_result: OnResult) -> None:
         if not jobs:
@@ -110,7 +124,7 @@ class LocalEngine:
         threads = max(1, available_cores() // count)
         context = multiprocessing.get_context("spawn")
         pending = deque(jobs)
-        pool = [_Worker(context, threads) for _ in range(count)]
+        pool = [_Worker(context, threads, self.gpu_of(i)) for i in range(count)]
         try:
             while pending or any(w.job for w in pool):
                 for worker in pool:
@@ -147,7 +161,7 @@ class LocalEngine:
                     remove_partial_outputs(job)
                     log_event(job, "failed", reason)
                     on_result(job, ClipResult.failed(job, reason, now - worker.started))
-                    pool[i] = _Worker(context, threads)
+                    pool[i] = _Worker(context, threads, worker.gpu)
         finally:
             with shielded():  # a second Ctrl-C must not cut this short
                 busy = [w for w in pool if w.job is not None]
@@ -173,7 +187,17 @@ def _stop(workers: list[_Worker], grace: float) -> None:
         worker.kill()  # the group: an ffmpeg that outlived its worker too
 
 
-def default_local_workers() -> int:
+def default_local_workers(device: str = "cpu", gpus: int = 0) -> int:
+    """One worker per core on a CPU; one per GPU on ``cuda`` (each loads one model on its own GPU)."""
+    if device == "cuda":
+        return max(1, gpus)
     # Two single-threaded pipelines per two cores keep both busy: while one clip is recognised
     # (which uses about 1.4 cores at best) the other is encoded.  See the README's batch benchmark.
     return max(1, available_cores())
+
+
+def visible_gpus(count: int) -> list[str]:
+    """The ids of the ``count`` GPUs this process sees, as ``CUDA_VISIBLE_DEVICES`` names them for a child
+    (that list when it is set: ``2,3`` gives workers GPUs 2 and 3; else 0 to count - 1)."""
+    listed = [g.strip() for g in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if g.strip()]
+    return (listed or [str(i) for i in range(count)])[:count]

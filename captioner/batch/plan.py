@@ -55,10 +55,11 @@ def find_videos(folder: Path, exclude: Path | None = None) -> list[Path]:
 
 
 def read_manifest(manifest: Path) -> list[Row]:
-    """A CSV with a ``path`` column and optional ``lang``, ``sign`` and ``output`` columns.
+    """A CSV with a ``path`` column and optional ``lang``, ``sign``, ``output`` and ``hotwords`` columns.
 
     Relative ``path`` and ``sign`` are relative to the manifest's folder, a relative
-    ``output`` to the output folder.
+    ``output`` to the output folder; ``hotwords`` (names and terms said in that
+    clip) replace ``--hotwords`` for the row.
     """
     local_file(manifest, "manifest", allow_empty=True, max_bytes=MAX_MANIFEST_BYTES)
     base = real(manifest).parent
@@ -93,6 +94,7 @@ def read_manifest(manifest: Path) -> list[Row]:
                     sign=Path(os.path.normpath(Path(sign) if Path(sign).is_absolute() else base / sign)) if sign else None,
                     output=Path(raw["output"]) if raw.get("output") else None,
                     line=line,
+                    hotwords=raw.get("hotwords") or None,
                 ))
     except UnicodeDecodeError:
         raise InputError(f"{manifest}: not a UTF-8 CSV file") from None
@@ -189,6 +191,11 @@ def plan(inputs: str | os.PathLike, out_dir: str | os.PathLike, settings: Captio
         if row.lang:
             clip_settings = replace(clip_settings, lang=row.lang)
         error = refused[i] or _refused_output(row, target, out, read_by_jobs, folder)
+        if row.hotwords:
+            try:  # checked as --hotwords is (text, length); a bad cell fails its row alone
+                clip_settings = replace(clip_settings, hotwords=row.hotwords)
+            except InputError as exc:
+                error = error or f"line {row.line}: {exc}"
         if row.sign is not None:
             if not error:
                 try:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import extras
+from ..asr.registry import check_device_name
 from ..errors import CaptionerError, InputError, first_line
 from ..media.outputs import remove_dead_locks
 from ..processes import keep_signal_handlers, shielded
@@ -51,12 +52,38 @@ class RayEngine:
     """
 
     name = "ray"
+    # The jobs run on the cluster's machines: the driver does not decide their device (run_batch asks this).
+    remote = True
 
-    def __init__(self, address: str = "auto", workers: int = 0, timeout: float | None = None, retries: int = 3) -> None:
+    def __init__(self, address: str = "auto", workers: int = 0, timeout: float | None = None, retries: int = 3,
+                 *, device: str = "auto") -> None:
+        check_device_name(device)
         self.address = address
         self.workers = workers
         self.timeout = timeout
         self.retries = retries
+        self.device = device
+
+    def uses_gpus(self, resources: dict) -> bool:
+        """Whether each actor reserves a GPU on a cluster with ``resources`` (``ray.cluster_resources()``):
+        with ``--device cuda`` (refused when the cluster has none), and with ``auto`` where it has some."""
+        gpus = int(resources.get("GPU", 0))
+        if self.device == "cuda" and not gpus:
+            raise InputError(f"--device cuda: the Ray cluster at {self.address} has no GPU (use --device cpu or auto)")
+        return self.device == "cuda" or (self.device == "auto" and gpus > 0)
+
+    def actor_count(self, resources: dict) -> int:
+        """``--workers``, else one actor per GPU of the cluster when actors reserve GPUs, else one per CPU."""
+        kind = "GPU" if self.uses_gpus(resources) else "CPU"
+        return self.workers or max(1, int(resources.get(kind, 1)))
+
+    def actor_options(self, resources: dict) -> dict:
+        """What each actor reserves, and how Ray restarts it: one CPU, and one GPU when they are used (Ray then
+        sets the actor's ``CUDA_VISIBLE_DEVICES`` to that GPU)."""
+        options = {"num_cpus": 1, "max_restarts": -1, "max_task_retries": self.retries}
+        if self.uses_gpus(resources):
+            options["num_gpus"] = 1
+        return options
 
     def _connect(self):
         ray = extras.ray()
@@ -90,9 +117,9 @@ class RayEngine:
 
     def _run(self, ray, jobs: Sequence[Job], on_result: OnResult) -> None:
         lost = (ray.exceptions.RayError, ray.exceptions.GetTimeoutError)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        count = min(self.workers or max(1, cpus), len(jobs))
-        Actor = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=self.retries)(RayActorRunner)
+        resources = ray.cluster_resources()
+        count = min(self.actor_count(resources), len(jobs))
+        Actor = ray.remote(**self.actor_options(resources))(RayActorRunner)
 
         def new_actor():
             return Actor.remote(1)

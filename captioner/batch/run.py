@@ -26,12 +26,16 @@ from .schema import BatchResult, ClipResult, Job
 ENGINES = {"local": LocalEngine, "ray": RayEngine}
 
 
-def make_engine(name: str = "local", *, workers: int = 0, timeout: float | None = None, address: str = "auto"):
-    """The engine ``--engine`` names: ``local`` (worker processes here) or ``ray`` (actors on a cluster)."""
+def make_engine(name: str = "local", *, workers: int = 0, timeout: float | None = None, address: str = "auto",
+                device: str = "auto", backend: str = "faster-whisper"):
+    """The engine ``--engine`` names: ``local`` (worker processes here) or ``ray`` (actors on a cluster).
+
+    ``device`` (``--device``) sets the default worker count and what each worker
+    reserves: one worker per GPU locally, one GPU per actor on Ray."""
     if name == "ray":
-        return RayEngine(address, workers=workers, timeout=timeout)
+        return RayEngine(address, workers=workers, timeout=timeout, device=device)
     if name == "local":
-        return LocalEngine(workers, timeout=timeout)
+        return LocalEngine(workers, timeout=timeout, device=device, backend=backend)
     raise InputError(f"unknown engine {name!r} (use one of: {', '.join(ENGINES)})")
 
 
@@ -53,11 +57,12 @@ def run_batch(
     :class:`RayEngine` (see :func:`make_engine`).
     """
     settings = settings or CaptionSettings()
-    engine = engine or LocalEngine()
+    engine = engine or LocalEngine(device=settings.device, backend=settings.backend)
     started_at = datetime.now(timezone.utc)
     t0 = time.monotonic()
-    # Bad settings (--lang, --backend, --compute-type, a house style...) are bad usage, refused before anything runs.
-    settings.check()
+    # Bad settings (--lang, --backend, --compute-type, a house style...) are bad usage, refused before anything runs;
+    # the device is this machine's to check unless the jobs run elsewhere (Ray).
+    settings.check(here=not getattr(engine, "remote", False))
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: output folder is not a folder")

@@ -39,15 +39,16 @@ class JobRunner:
         self.threads = max(1, threads)
         self._recognizers: dict[str, object] = {}
 
-    def recognizer(self, model: str, backend: str = "faster-whisper", compute_type: str = "auto"):
-        key = f"{backend}:{compute_type}:{model}"
+    def recognizer(self, model: str, backend: str = "faster-whisper", compute_type: str = "auto",
+                   device: str = "cpu"):
+        key = f"{backend}:{device}:{compute_type}:{model}"
         if key not in self._recognizers:
             if self.threads >= available_cores():
                 # The only worker: recognise long audio in parallel chunks, as ``captioner caption`` does.
-                self._recognizers[key] = make_recognizer(backend, model, compute_type=compute_type)
+                self._recognizers[key] = make_recognizer(backend, model, compute_type=compute_type, device=device)
             else:
-                self._recognizers[key] = make_recognizer(backend, model, compute_type=compute_type, workers=1,
-                                                         cpu_threads=self.threads)
+                self._recognizers[key] = make_recognizer(backend, model, compute_type=compute_type, device=device,
+                                                         workers=1, cpu_threads=self.threads)
         return self._recognizers[key]
 
     def run(self, job: Job) -> ClipResult:
@@ -96,7 +97,8 @@ class JobRunner:
             # Claim the outputs before writing them: if this worker is killed between renaming them into
             # place and recording the result, a rerun still knows they are this batch's to replace.
             write_record(job, ClipResult.for_job(job, "running"))
-        recognizer = self.recognizer(settings.model, settings.backend, settings.compute_type)
+        recognizer = self.recognizer(settings.model, settings.backend, settings.compute_type,
+                                     settings.resolved_device())
         result = caption(info.path, job.output, settings, force=job.force or ours, recognizer=recognizer)
         if not result.cues:
             # A silent clip (or music only): the video was written with no captions, which a campaign

@@ -36,6 +36,7 @@ class Row:
     sign: Path | None = None
     output: Path | None = None
     line: int = 0
+    hotwords: str | None = None  # the manifest's hotwords for this clip, over --hotwords
 
 
 @dataclass

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..asr.align import align_words, load_aligner
+from ..asr.align import align_words, aligner_settings, load_aligner
 from ..batch.records import load_record, save_record
 from ..captions.lint import lint
 from ..cues import Cue, Transcript, Word
@@ -129,10 +129,6 @@ def existing_sidecar(output: Path) -> Path | None:
     return text_paths[0] if text_paths else None
 
 
-# CTranslate2's compute types: alignment runs on CTranslate2 whatever the recognition backend ("auto": int8).
-_CT2_TYPES = ("int8", "int8_float32", "int16", "float32")
-
-
 class Aligner:
     """The Whisper model that aligns typed words to the audio: loaded on the first save that needs it, shared by
     every clip of the review, used by one save at a time."""
@@ -142,13 +138,13 @@ class Aligner:
         self._models: dict[tuple[str, str], object] = {}
 
     def align(self, audio, cues: Sequence[Cue], settings: CaptionSettings, language: str | None) -> list[Cue]:
-        compute = settings.compute_type if settings.compute_type in _CT2_TYPES else "auto"
+        device, compute = aligner_settings(settings.compute_type, settings.device)
         with self._lock:
-            key = (settings.model, compute)
+            key = (settings.model, device, compute)
             if key not in self._models:
-                self._models[key] = load_aligner(settings.model, compute)
+                self._models[key] = load_aligner(settings.model, compute, device=device)
             return align_words(audio, cues, model=settings.model, language=language, compute_type=compute,
-                               whisper=self._models[key])
+                               device=device, whisper=self._models[key])
 
 
 class ReviewClip:
