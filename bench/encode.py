@@ -48,6 +48,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench import synthetic_cues  # noqa: E402 - the same two-line cues as the burn benchmark
 
 DATA = Path(os.environ.get("CAPTIONER_SPEECH_DATA", ROOT.parent / "shared" / "data" / "arabic-speech" / "msa"))
 SAMPLE = ROOT / "samples" / "createforgood-ar.mp4"
@@ -95,6 +98,12 @@ def speech_inputs(workdir: Path, seconds: float) -> tuple[list[str], str]:
     return ["-f", "lavfi", "-i", f"sine=frequency=440:d={seconds}"], "aresample=48000"
 
 
+# How the built test clips are encoded: as a phone records (16 Mb/s H.264, 2 s GOP, AAC stereo).
+PHONE_ENCODE = ("-c:v", "libx264", "-preset", "veryfast", "-b:v", "16M", "-maxrate", "20M", "-bufsize", "32M",
+                "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ac", "2",
+                "-movflags", "+faststart", "-y")
+
+
 def build_camera(workdir: Path, seconds: float) -> Path:
     clip = workdir / f"camera_{int(seconds)}s.mp4"
     if clip.is_file() and clip.stat().st_size:
@@ -122,9 +131,7 @@ def build_camera(workdir: Path, seconds: float) -> Path:
         f"[1:a]{audio_f}[a]"
     )
     run(["-loop", "1", "-framerate", "30", "-t", str(seconds), "-i", str(still), *audio_in, "-filter_complex", graph, "-map", "[v]", "-map", "[a]",
-         "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-b:v", "16M", "-maxrate", "20M",
-         "-bufsize", "32M", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ac", "2",
-         "-movflags", "+faststart", "-y", str(clip)])
+         "-t", str(seconds), *PHONE_ENCODE, str(clip)])
     return clip
 
 
@@ -144,10 +151,8 @@ def build_synthetic(workdir: Path, seconds: float) -> Path:
         return clip
     audio_in, audio_f = speech_inputs(workdir, seconds)
     graph = f"testsrc2=s=1080x1920:r=30:d={seconds},noise=alls=8:allf=t,format=yuv420p[v];[0:a]{audio_f}[a]"
-    run([*audio_in, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-t", str(seconds),
-         "-c:v", "libx264", "-preset", "veryfast", "-b:v", "16M", "-maxrate", "20M", "-bufsize", "32M",
-         "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-ac", "2",
-         "-movflags", "+faststart", "-y", str(clip)])
+    run([*audio_in, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-t", str(seconds), *PHONE_ENCODE,
+         str(clip)])
     return clip
 
 
@@ -155,31 +160,6 @@ BUILDERS = {"camera": build_camera, "graphics": build_graphics, "synthetic": bui
 
 
 # --- measuring ---------------------------------------------------------------------------------
-
-
-def cues_for(style, duration: float, every: float = 3.0):
-    from captioner.cues import Cue
-
-    width, max_w, max_chars = style.measurer().width, style.max_line_width, style.preset.max_chars
-    k = 0
-
-    def next_line() -> str:
-        nonlocal k
-        line = CAPTION_TEXT[k % len(CAPTION_TEXT)]
-        k += 1
-        while True:
-            cand = line + " " + CAPTION_TEXT[k % len(CAPTION_TEXT)]
-            if len(cand) > max_chars or width(cand) > max_w:
-                return line
-            line = cand
-            k += 1
-
-    cues, t = [], 0.0
-    while t < duration - 1e-6:
-        end = min(duration, t + every)
-        cues.append(Cue(round(t, 3), round(end, 3), (next_line(), next_line())))
-        t = end
-    return cues
 
 
 _STAT = re.compile(r"\[(ssim|psnr)@(top|bot) @ [^\]]*\] (?:SSIM|PSNR) (.*)")
@@ -226,7 +206,7 @@ def measure_clip(name: str, clip: Path, grid: list[tuple[str, int]], workdir: Pa
 
     info = probe(clip)
     style = CaptionStyle.for_frame(get_preset("tiktok"), info.display_width, info.display_height)
-    cues = cues_for(style, info.duration)
+    cues = synthetic_cues([{"reference": " ".join(CAPTION_TEXT)}], style, info.duration)
     outdir = workdir / f"out_{name}"
     outdir.mkdir(exist_ok=True)
 

@@ -16,8 +16,7 @@ import sys
 from . import doctor, pipeline
 from . import review as review_page
 from .version import __version__
-from .asr import backends, compute_types
-from .asr.registry import DEVICES
+from .asr import DEVICES, backends, compute_types
 from .asr import models
 from .batch import make_engine, run_batch
 from .batch.run import ENGINES

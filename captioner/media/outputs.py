@@ -164,29 +164,29 @@ def remove_orphans(folder: Path, stem: str | set[str], *, wait: float = 0.0) -> 
                 removed.append(folder / name)
         with contextlib.suppress(OSError):
             lock.unlink()
-    # Locks of dead runs whose files are gone.
-    for name in names:
-        match = _LOCK_RE.match(name)
-        if match and match.group(1) not in by_token and not _is_live(folder / name):
-            with contextlib.suppress(OSError):
-                (folder / name).unlink()
+    remove_dead_locks(folder, names=names, skip=set(by_token))  # locks of dead runs whose files are gone
     return removed
 
 
-def remove_dead_locks(folder: Path, *, wait: float = 0.0) -> None:
+def remove_dead_locks(folder: Path, *, wait: float = 0.0, names: list[str] | None = None,
+                      skip: set[str] = frozenset()) -> None:
     """Remove the liveness locks in ``folder`` that no live process holds, waiting up to ``wait`` seconds in all.
 
     For a run that has just killed its workers: one killed before it wrote
     any temporary file leaves only its lock, which :func:`remove_orphans` (no
-    files, so no wait) keeps while the process is still dying.
+    files, so no wait) keeps while the process is still dying.  ``names``: the
+    folder's listing when the caller has it; ``skip``: tokens already dealt with.
     """
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
+    if names is None:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return
     deadline = time.monotonic() + wait
     for name in names:
-        if _LOCK_RE.match(name) and not _is_live(folder / name, max(0.0, deadline - time.monotonic())):
+        match = _LOCK_RE.match(name)
+        if match and match.group(1) not in skip and \
+                not _is_live(folder / name, max(0.0, deadline - time.monotonic())):
             with contextlib.suppress(OSError):
                 (folder / name).unlink()
 
