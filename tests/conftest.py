@@ -69,6 +69,15 @@ def recognizer():
 
 
 @pytest.fixture(scope="session")
+def shared_recognised(recognizer) -> dict:
+    """The shared MSA clips recognised once per run (what ``pipeline.transcribe`` gets from the recogniser, before
+    the review flags): the WER test and the review flags' held-out test read the same transcripts."""
+    from captioner.media.audio import load_audio
+
+    return {wav: recognizer.transcribe(load_audio(wav), language="ar") for wav, _, _ in speech_manifest()}
+
+
+@pytest.fixture(scope="session")
 def tiktok_style():
     from captioner.styles.presets import get_preset
     from captioner.styles.style import CaptionStyle
