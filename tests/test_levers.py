@@ -53,6 +53,7 @@ def unprompted(first_caption, recognizer):
 
 @pytest.mark.parametrize("lever", ["prompt", "hotwords"])
 def test_prompt_and_hotwords_steer_faster_whisper(first_caption, recognizer, unprompted, lever):
+    from captioner.captions.flags import bare
     from captioner.pipeline import transcribe
 
     assert not STEERED & words_of(unprompted), [w.text for w in unprompted.words]
@@ -60,8 +61,9 @@ def test_prompt_and_hotwords_steer_faster_whisper(first_caption, recognizer, unp
     assert STEERED <= words_of(steered), [w.text for w in steered.words]
     flagged = {w.text: w.why for w in steered.words}
     if lever == "hotwords":
-        # Every word that is a hotword is flagged for review, as a hotword; here that is all of them.
-        assert all("hotword" in why for why in flagged.values()), flagged
+        # Every word that is a hotword is flagged for review, as a hotword, and no other word is.
+        said = {bare(w) for w in SAID.split()}
+        assert all(("hotword" in why) == (bare(text) in said) for text, why in flagged.items()), flagged
     else:
         assert not any("hotword" in why for why in flagged.values()), flagged
     assert not any("hotword" in w.why for w in unprompted.words)
@@ -89,7 +91,9 @@ def test_transcribe_cli_passes_hotwords_and_flags_them_in_the_sidecar(tmp_path, 
     assert done.returncode == 0, done.stderr
     words = json.loads(out.read_text(encoding="utf-8"))["words"]
     assert STEERED <= {bare(w["text"]) for w in words}, words
-    assert all(w["review"] and "hotword" in w["why"] for w in words), words
+    said = {bare(w) for w in SAID.split()}
+    assert all(("hotword" in w.get("why", [])) == (bare(w["text"]) in said) for w in words), words
+    assert all(w["review"] for w in words if bare(w["text"]) in said), words
     assert re.search(r"حملة .*hotword", done.stderr), done.stderr  # the printout of flagged words says why
 
 
