@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .asr import Recognizer, check_language, make_recognizer
-from .asr.registry import resolve_device
 from .captions.flags import review_transcript
 from .captions.lint import Violation, lint
 from .asr.align import align_words, aligner_settings
@@ -367,9 +366,10 @@ def align_cues(info: MediaInfo, cues: Sequence[Cue], which: Sequence[int], setti
     language = check_language(settings.lang)
     chosen = [cues[k] for k in which]
     audio = load_audio(info.path)
+    device, compute = aligner_settings(settings.compute_type, settings.device)
     with progress.task("aligning", total=round(sum(c.duration for c in chosen), 1)) as update:
-        aligned = align_words(audio, chosen, model=settings.model, language=language,
-                              compute_type=_ct2_compute_type(settings), device=settings.device, progress=update)
+        aligned = align_words(audio, chosen, model=settings.model, language=language, compute_type=compute,
+                              device=device, progress=update)
     out = list(cues)
     silent = 0
     for k, cue in zip(which, aligned):
@@ -386,10 +386,6 @@ def align_cues(info: MediaInfo, cues: Sequence[Cue], which: Sequence[int], setti
                + (f"; {silent} with no speech in {'their' if silent > 1 else 'its'} time share it by word length"
                   if silent else ""))
     return out
-
-
-def _ct2_compute_type(settings: CaptionSettings) -> str:
-    return aligner_settings(settings.compute_type, settings.device)[1]
 
 
 @dataclass
@@ -420,7 +416,8 @@ def align(
     settings = settings_for(settings, **options)
     progress = progress or NoProgress()
     language = check_language(settings.lang)
-    resolve_device("faster-whisper", settings.device)  # the aligner's engine: --device cuda needs its GPU
+    # The aligner's device and CTranslate2 type; --device cuda without its GPU is refused here, before any work.
+    device, compute = aligner_settings(settings.compute_type, settings.device)
     is_file = isinstance(subs, (str, os.PathLike))
     if output is None and not is_file:
         raise InputError("align needs an output .json file for cues given as objects")
@@ -436,8 +433,8 @@ def align(
         tmp = out.add(target)
         audio = load_audio(info.path)
         with progress.task("aligning", total=round(info.duration, 1)) as update:
-            aligned = align_words(audio, cues, model=settings.model, language=language,
-                                  compute_type=_ct2_compute_type(settings), device=settings.device, progress=update)
+            aligned = align_words(audio, cues, model=settings.model, language=language, compute_type=compute,
+                                  device=device, progress=update)
         words = tuple(w for cue in sorted(aligned, key=lambda c: (c.start, c.end)) for w in cue.words)
         transcript = Transcript(language or "", 1.0, info.duration, words)
         tmp.write_text(dumps(aligned, "json", transcript=transcript), encoding="utf-8")
